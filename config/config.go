@@ -1,0 +1,329 @@
+// Package config decodes and validates the one file that describes a
+// deployment: the producer account and its Marketo flow, and the consumer
+// accounts that receive the leads. Only cmd/ reads it; stacks get typed values.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/leadbridge/leadbridge/constructs/consumer"
+	"github.com/leadbridge/leadbridge/constructs/producer"
+	"github.com/leadbridge/leadbridge/internal/validate"
+	"github.com/leadbridge/leadbridge/naming"
+)
+
+// Example is the configuration shipped with the repository, used when no
+// `-c config=` is given so that a fresh clone synthesizes.
+//
+//go:embed example.json
+var Example []byte
+
+// Deployment is the whole configuration file.
+type Deployment struct {
+	// Project prefixes every derived name. Default: leadbridge.
+	Project   string     `json:"project"`
+	Producer  Producer   `json:"producer"`
+	Consumers []Consumer `json:"consumers"`
+}
+
+// Producer is the marketing account that pulls leads from Marketo.
+type Producer struct {
+	Account string  `json:"account"`
+	Region  string  `json:"region"`
+	Marketo Marketo `json:"marketo"`
+	// ArchiveRetentionDays is how long handed-off files stay in archive/. Default: 365.
+	ArchiveRetentionDays int `json:"archiveRetentionDays"`
+	// AlarmEmail receives failed-execution alarms. Default: no subscription.
+	AlarmEmail string `json:"alarmEmail"`
+}
+
+// Marketo describes the AppFlow source.
+type Marketo struct {
+	ConnectorProfile string   `json:"connectorProfile"`
+	Object           string   `json:"object"`
+	Schedule         string   `json:"schedule"`
+	IncrementalField string   `json:"incrementalField"`
+	Fields           []string `json:"fields"`
+}
+
+// Consumer is one sales account that loads the leads into Salesforce.
+type Consumer struct {
+	Name       string     `json:"name"`
+	Account    string     `json:"account"`
+	Region     string     `json:"region"`
+	Salesforce Salesforce `json:"salesforce"`
+	FilterJob  FilterJob  `json:"filterJob"`
+	// EventArchiveRetentionDays keeps hand-off events for replay. Default: 30.
+	EventArchiveRetentionDays int `json:"eventArchiveRetentionDays"`
+	// ArchiveRetentionDays is how long processed files stay in archive/. Default: 365.
+	ArchiveRetentionDays int    `json:"archiveRetentionDays"`
+	AlarmEmail           string `json:"alarmEmail"`
+}
+
+// Salesforce describes the AppFlow destination.
+type Salesforce struct {
+	ConnectorProfile string `json:"connectorProfile"`
+	// IdField is the Lead field AppFlow upserts on. Default: Email.
+	IdField string `json:"idField"`
+	// FieldMapping maps curated columns to Lead fields. Default: consumer.DefaultLeadFieldMapping.
+	FieldMapping map[string]string `json:"fieldMapping"`
+}
+
+// FilterJob sizes the Glue job.
+type FilterJob struct {
+	WorkerType      string `json:"workerType"`
+	NumberOfWorkers int    `json:"numberOfWorkers"`
+	TimeoutMinutes  int    `json:"timeoutMinutes"`
+}
+
+var (
+	projectPattern      = regexp.MustCompile(`^[a-z][a-z0-9-]{1,19}$`)
+	consumerNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+	emailPattern        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
+
+// Load reads and validates a configuration file; an empty path means Example.
+func Load(path string) (*Deployment, error) {
+	if path == "" {
+		return Parse(Example)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data)
+}
+
+// Parse decodes strictly, applies defaults and validates. Every problem found
+// is reported, one per line, each naming the key and the bad value.
+func Parse(data []byte) (*Deployment, error) {
+	var raw any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("config is not valid JSON: %w", err)
+	}
+	if problems := unknownKeys(raw, deploymentKeys, ""); len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	var d Deployment
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&d); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return nil, fmt.Errorf("%s must be a %s, got a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	d.applyDefaults()
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func (d *Deployment) applyDefaults() {
+	setDefault(&d.Project, "leadbridge")
+	m := &d.Producer.Marketo
+	setDefault(&m.Object, "leads")
+	setDefault(&m.Schedule, "rate(1days)")
+	setDefault(&m.IncrementalField, "updatedAt")
+	if m.Fields == nil {
+		m.Fields = append([]string(nil), producer.DefaultMarketoFields...)
+	}
+	setDefaultInt(&d.Producer.ArchiveRetentionDays, 365)
+	for i := range d.Consumers {
+		c := &d.Consumers[i]
+		setDefault(&c.Salesforce.IdField, "Email")
+		if c.Salesforce.FieldMapping == nil {
+			c.Salesforce.FieldMapping = consumer.DefaultLeadFieldMapping()
+		}
+		setDefault(&c.FilterJob.WorkerType, "G.1X")
+		setDefaultInt(&c.FilterJob.NumberOfWorkers, 2)
+		setDefaultInt(&c.FilterJob.TimeoutMinutes, 60)
+		setDefaultInt(&c.EventArchiveRetentionDays, 30)
+		setDefaultInt(&c.ArchiveRetentionDays, 365)
+	}
+}
+
+// Validate checks every rule; keys are named as they are in the file.
+func (d *Deployment) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add(validate.Match("project", d.Project, projectPattern, "2 to 20 lowercase letters, digits or hyphens, starting with a letter"))
+	p := d.Producer
+	add(validate.Required("producer.account", p.Account))
+	if p.Account != "" {
+		add(validate.Account("producer.account", p.Account))
+	}
+	add(validate.Required("producer.region", p.Region))
+	if p.Region != "" {
+		add(validate.Region("producer.region", p.Region))
+	}
+	add(validate.Required("producer.marketo.connectorProfile", p.Marketo.ConnectorProfile))
+	add(validate.Schedule("producer.marketo.schedule", p.Marketo.Schedule))
+	add(producer.ValidateMarketoFields("producer.marketo.fields", p.Marketo.Fields, p.Marketo.IncrementalField))
+	add(positive("producer.archiveRetentionDays", p.ArchiveRetentionDays))
+	add(email("producer.alarmEmail", p.AlarmEmail))
+
+	if len(d.Consumers) == 0 {
+		add(errors.New("consumers must list at least one consumer account"))
+	}
+	seen := map[string]int{}
+	for i, c := range d.Consumers {
+		key := fmt.Sprintf("consumers[%d]", i)
+		add(validate.Required(key+".name", c.Name))
+		if c.Name != "" {
+			add(validate.Match(key+".name", c.Name, consumerNamePattern, "1 to 12 lowercase letters or digits, starting with a letter"))
+			if first, dup := seen[c.Name]; dup {
+				add(fmt.Errorf("%s.name %q is already used by consumers[%d]", key, c.Name, first))
+			} else {
+				seen[c.Name] = i
+			}
+		}
+		add(validate.Required(key+".account", c.Account))
+		if c.Account != "" {
+			add(validate.Account(key+".account", c.Account))
+			if c.Account == p.Account {
+				add(fmt.Errorf("%s.account %q is the producer's account: a consumer must be another account", key, c.Account))
+			}
+		}
+		add(validate.Required(key+".region", c.Region))
+		if c.Region != "" {
+			add(validate.Region(key+".region", c.Region))
+			if p.Region != "" && c.Region != p.Region {
+				add(fmt.Errorf("%s.region %q differs from producer.region %q: cross-region hand-off is not supported", key, c.Region, p.Region))
+			}
+		}
+		add(validate.Required(key+".salesforce.connectorProfile", c.Salesforce.ConnectorProfile))
+		add(consumer.ValidateLeadMapping(key+".salesforce", c.Salesforce.FieldMapping, c.Salesforce.IdField))
+		add(consumer.ValidateJobSizing(key+".filterJob", c.FilterJob.WorkerType, float64(c.FilterJob.NumberOfWorkers), float64(c.FilterJob.TimeoutMinutes)))
+		add(positive(key+".eventArchiveRetentionDays", c.EventArchiveRetentionDays))
+		add(positive(key+".archiveRetentionDays", c.ArchiveRetentionDays))
+		add(email(key+".alarmEmail", c.AlarmEmail))
+		if name := naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region); len(name) > 63 {
+			add(fmt.Errorf("%s.name %q with project %q makes the bucket name %q longer than 63 characters", key, c.Name, d.Project, name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ConsumerTargets derives, from the same naming functions the consumer stacks
+// use, what the producer needs to reach each consumer.
+func (d *Deployment) ConsumerTargets() []producer.ConsumerTarget {
+	targets := make([]producer.ConsumerTarget, 0, len(d.Consumers))
+	for _, c := range d.Consumers {
+		targets = append(targets, producer.ConsumerTarget{
+			Name:        c.Name,
+			BucketName:  naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region),
+			EventBusArn: naming.HandoffBusArn(d.Project, c.Account, c.Region),
+		})
+	}
+	return targets
+}
+
+func setDefault(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}
+
+func setDefaultInt(n *int, v int) {
+	if *n == 0 {
+		*n = v
+	}
+}
+
+func positive(key string, n int) error {
+	if n < 1 {
+		return fmt.Errorf("%s must be at least 1, got %d", key, n)
+	}
+	return nil
+}
+
+func email(key, value string) error {
+	if value == "" || emailPattern.MatchString(value) {
+		return nil
+	}
+	return fmt.Errorf("%s must be an email address, got %q", key, value)
+}
+
+// keySet describes the keys a JSON object may have; a nil value means the
+// key holds a scalar, a list of scalars, or a free-form map.
+type keySet map[string]keySet
+
+// listMarker, as the only key of a keySet, marks a list of objects with the given keys.
+const listMarker = "[]"
+
+var (
+	marketoKeys    = keySet{"connectorProfile": nil, "object": nil, "schedule": nil, "incrementalField": nil, "fields": nil}
+	salesforceKeys = keySet{"connectorProfile": nil, "idField": nil, "fieldMapping": nil}
+	filterJobKeys  = keySet{"workerType": nil, "numberOfWorkers": nil, "timeoutMinutes": nil}
+	producerKeys   = keySet{"account": nil, "region": nil, "marketo": marketoKeys, "archiveRetentionDays": nil, "alarmEmail": nil}
+	consumerKeys   = keySet{
+		"name": nil, "account": nil, "region": nil, "salesforce": salesforceKeys, "filterJob": filterJobKeys,
+		"eventArchiveRetentionDays": nil, "archiveRetentionDays": nil, "alarmEmail": nil,
+	}
+	deploymentKeys = keySet{"project": nil, "producer": producerKeys, "consumers": keySet{listMarker: consumerKeys}}
+)
+
+// unknownKeys walks the decoded JSON against the allowed keys, so a typo is
+// reported with its full path instead of being silently ignored.
+func unknownKeys(value any, allowed keySet, path string) []error {
+	if allowed == nil {
+		return nil
+	}
+	if itemKeys, isList := allowed[listMarker]; isList {
+		items, ok := value.([]any)
+		if !ok {
+			return []error{fmt.Errorf("%s must be a list", path)}
+		}
+		var errs []error
+		for i, item := range items {
+			errs = append(errs, unknownKeys(item, itemKeys, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return errs
+	}
+	object, ok := value.(map[string]any)
+	if !ok {
+		if path == "" {
+			return []error{errors.New("config must be a JSON object")}
+		}
+		return []error{fmt.Errorf("%s must be an object", path)}
+	}
+	keys := make([]string, 0, len(object))
+	for k := range object {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		full := strings.TrimPrefix(path+"."+k, ".")
+		sub, known := allowed[k]
+		if !known {
+			errs = append(errs, fmt.Errorf("%s is not a known key (known: %s)", full, knownList(allowed)))
+			continue
+		}
+		errs = append(errs, unknownKeys(object[k], sub, full)...)
+	}
+	return errs
+}
+
+func knownList(allowed keySet) string {
+	names := make([]string, 0, len(allowed))
+	for k := range allowed {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}

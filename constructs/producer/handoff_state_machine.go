@@ -1,0 +1,354 @@
+package producer
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/validate"
+	"github.com/leadbridge/leadbridge/internal/workflow"
+	"github.com/leadbridge/leadbridge/naming"
+)
+
+// ConsumerTarget is where one consumer account receives hand-offs. The names
+// come from package naming, the same functions the consumer stack uses.
+type ConsumerTarget struct {
+	// Name is the consumer's short name, used in state names.
+	Name string
+	// BucketName is the consumer's inbox bucket.
+	BucketName string
+	// EventBusArn is the consumer's hand-off bus.
+	EventBusArn string
+}
+
+// HandoffStateMachineProps configures a HandoffStateMachine.
+type HandoffStateMachineProps struct {
+	// LandingBucket is where the flow writes its runs.
+	LandingBucket awss3.IBucket
+	// FlowName is the flow whose runs are handed off.
+	FlowName *string
+	// Consumers receive a copy of every run and one event each.
+	Consumers *[]*ConsumerTarget
+	// RoleName is fixed so that consumers can trust the role by name before it exists.
+	RoleName *string
+	// Timeout bounds one execution.
+	// Default: - 6 hours.
+	Timeout awscdk.Duration
+	// CopyConcurrency is how many objects are copied at once.
+	// Default: - 40.
+	CopyConcurrency *float64
+	// AlarmEmail is subscribed to the failed-execution alarm.
+	// Default: - no subscription.
+	AlarmEmail *string
+}
+
+// HandoffStateMachine copies each run of the flow to every consumer, archives
+// it once every copy is confirmed, and then tells each consumer.
+//
+// Input is the AppFlow "End Flow Run Report" event. Safe to run twice on the
+// same event: copies overwrite with the same bytes, a source already archived
+// counts as copied, and a run found only in archive/ ends without new events.
+type HandoffStateMachine struct {
+	constructs.Construct
+	StateMachine sfn.StateMachine
+	// Role has the fixed RoleName that consumer bucket and bus policies trust.
+	Role       awsiam.Role
+	Monitoring workflow.Parts
+}
+
+var (
+	roleNamePattern    = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	targetNamePattern  = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+	bucketNamePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	eventBusArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[\w.-]+$`)
+)
+
+func (p *HandoffStateMachineProps) validate() error {
+	var errs []error
+	if p.LandingBucket == nil {
+		errs = append(errs, errors.New("LandingBucket is required"))
+	}
+	if p.FlowName == nil || *p.FlowName == "" {
+		errs = append(errs, errors.New("FlowName is required"))
+	}
+	if p.RoleName == nil || !roleNamePattern.MatchString(*p.RoleName) {
+		errs = append(errs, fmt.Errorf("RoleName must be an IAM role name of 1 to 64 characters, got %q", deref(p.RoleName)))
+	}
+	if p.CopyConcurrency != nil && (*p.CopyConcurrency < 1 || *p.CopyConcurrency > 1000) {
+		errs = append(errs, fmt.Errorf("CopyConcurrency must be from 1 to 1000, got %g", *p.CopyConcurrency))
+	}
+	if p.Consumers == nil || len(*p.Consumers) == 0 {
+		errs = append(errs, errors.New("Consumers must list at least one consumer, got none"))
+		return errors.Join(errs...)
+	}
+	seen := map[string]bool{}
+	for i, c := range *p.Consumers {
+		key := fmt.Sprintf("Consumers[%d]", i)
+		if c == nil {
+			errs = append(errs, fmt.Errorf("%s is nil", key))
+			continue
+		}
+		errs = append(errs,
+			validate.Match(key+".Name", c.Name, targetNamePattern, "1 to 12 lowercase letters or digits"),
+			validate.Match(key+".BucketName", c.BucketName, bucketNamePattern, "an S3 bucket name"),
+			validate.Match(key+".EventBusArn", c.EventBusArn, eventBusArnPattern, "an event bus ARN"))
+		if seen[c.Name] {
+			errs = append(errs, fmt.Errorf("%s.Name %q is used twice", key, c.Name))
+		}
+		seen[c.Name] = true
+	}
+	return errors.Join(errs...)
+}
+
+// NewHandoffStateMachine creates the state machine and its role.
+func NewHandoffStateMachine(scope constructs.Construct, id *string, props *HandoffStateMachineProps) *HandoffStateMachine {
+	if props == nil {
+		props = &HandoffStateMachineProps{}
+	}
+	validate.Must("HandoffStateMachine", props.validate())
+	this := constructs.NewConstruct(scope, id)
+	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
+		RoleName:  props.RoleName,
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
+	})
+	h := &handoffDefinition{scope: this, props: props, landing: props.LandingBucket}
+	timeout := props.Timeout
+	if timeout == nil {
+		timeout = awscdk.Duration_Hours(jsii.Number(6))
+	}
+	parts := workflow.NewStateMachine(this, &workflow.Props{
+		Definition: h.build(), Role: role, Timeout: timeout, AlarmEmail: props.AlarmEmail,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Runs are folders of objects: the role reads and deletes landing/*, writes archive/* and each consumer's inbox/*."),
+		AppliesTo: &[]interface{}{
+			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/(landing|archive|inbox)\/\*$/g`)},
+		},
+	}}, jsii.Bool(true))
+	return &HandoffStateMachine{Construct: this, StateMachine: parts.StateMachine, Role: role, Monitoring: parts}
+}
+
+// handoffDefinition builds the states; it keeps the props at hand.
+type handoffDefinition struct {
+	scope   constructs.Construct
+	props   *HandoffStateMachineProps
+	landing awss3.IBucket
+}
+
+// Where each item of a Distributed Map over a run's folder finds its object.
+const (
+	itemKey = "$$.Map.Item.Value.Key"
+	// The object's name without its folders: the run's folder is flat.
+	itemFileName = "States.ArrayGetItem(States.StringSplit($$.Map.Item.Value.Key, '/'), " +
+		"States.MathAdd(States.ArrayLength(States.StringSplit($$.Map.Item.Value.Key, '/')), -1))"
+)
+
+func (h *handoffDefinition) build() sfn.IChainable {
+	failed := sfn.NewFail(h.scope, jsii.String("HandoffFailed"), &sfn.FailProps{
+		Error: jsii.String("HandoffFailed"),
+		Cause: jsii.String("A step failed after its retries; nothing was archived that every consumer does not have. See the execution's error output."),
+	})
+	catch := func(t sfn.TaskStateBase) {
+		t.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	}
+
+	flowName := *h.props.FlowName
+	readRun := sfn.NewPass(h.scope, jsii.String("ReadRunFromEvent"), &sfn.PassProps{
+		Comment: jsii.String("The AppFlow execution id names the run's folder and is the run id consumers see."),
+		Parameters: &map[string]interface{}{
+			"run": map[string]interface{}{
+				"runId.$":         "$.detail.execution-id",
+				"sourcePrefix.$":  fmt.Sprintf("States.Format('%s%s/{}/', $.detail.execution-id)", LandingPrefix, flowName),
+				"archivePrefix.$": fmt.Sprintf("States.Format('%s%s/{}/', $.detail.execution-id)", ArchivePrefix, flowName),
+				"inboxPrefix.$":   fmt.Sprintf("States.Format('%s{}/', $.detail.execution-id)", naming.InboxSourcePrefix),
+			},
+		},
+	})
+
+	checkLanding := h.countObjects("CountLandedObjects", "$.run.sourcePrefix", "$.landed")
+	checkArchive := h.countObjects("CountArchivedObjects", "$.run.archivePrefix", "$.archived")
+	catch(checkLanding)
+	catch(checkArchive)
+
+	copyMap := h.forEachObject("CopyToConsumers", "$.copied", h.copyToConsumers())
+	copyMap.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	archiveMap := h.forEachObject("ArchiveRun", "$.archivedNow", h.archiveObject())
+	archiveMap.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+
+	notify := sfn.Chain_Start(h.notifyConsumers(catch))
+	done := sfn.NewSucceed(h.scope, jsii.String("HandedOff"), nil)
+
+	handOff := sfn.Chain_Start(copyMap).Next(archiveMap).Next(notify).Next(done)
+	alreadyDone := sfn.NewChoice(h.scope, jsii.String("WasRunArchived"), nil).
+		When(sfn.Condition_NumberGreaterThan(jsii.String("$.archived.count"), jsii.Number(0)),
+			sfn.NewSucceed(h.scope, jsii.String("AlreadyHandedOff"), &sfn.SucceedProps{
+				Comment: jsii.String("A repeated event: an earlier execution copied, archived and announced this run."),
+			}), nil).
+		Otherwise(sfn.NewSucceed(h.scope, jsii.String("RunWroteNoFiles"), nil))
+
+	return sfn.Chain_Start(readRun).Next(checkLanding).Next(
+		sfn.NewChoice(h.scope, jsii.String("DidRunLandFiles"), nil).
+			When(sfn.Condition_NumberGreaterThan(jsii.String("$.landed.count"), jsii.Number(0)), handOff, nil).
+			Otherwise(sfn.Chain_Start(checkArchive).Next(alreadyDone)))
+}
+
+// countObjects lists at most one key under a prefix, to tell whether it is empty.
+func (h *handoffDefinition) countObjects(id, prefixPath, resultPath string) tasks.CallAwsService {
+	task := tasks.NewCallAwsService(h.scope, jsii.String(id), &tasks.CallAwsServiceProps{
+		Service: jsii.String("s3"),
+		Action:  jsii.String("listObjectsV2"),
+		Parameters: &map[string]interface{}{
+			"Bucket":  h.landing.BucketName(),
+			"Prefix":  sfn.JsonPath_StringAt(jsii.String(prefixPath)),
+			"MaxKeys": 1,
+		},
+		// The IAM action for ListObjectsV2 is s3:ListBucket, not s3:listObjectsV2.
+		IamAction:      jsii.String("s3:ListBucket"),
+		IamResources:   jsii.Strings(*h.landing.BucketArn()),
+		ResultSelector: &map[string]interface{}{"count": sfn.JsonPath_NumberAt(jsii.String("$.KeyCount"))},
+		ResultPath:     jsii.String(resultPath),
+	})
+	workflow.Retriable(task)
+	return task
+}
+
+// forEachObject runs processor once per object of the run's folder. The
+// Distributed Map pages through the listing itself, so no list of keys ever
+// has to fit in the 256 KB state payload, however many objects a run has.
+func (h *handoffDefinition) forEachObject(id, resultPath string, processor sfn.IChainable) sfn.DistributedMap {
+	concurrency := h.props.CopyConcurrency
+	if concurrency == nil {
+		concurrency = jsii.Number(40)
+	}
+	m := sfn.NewDistributedMap(h.scope, jsii.String(id), &sfn.DistributedMapProps{
+		ItemReader: sfn.NewS3ObjectsItemReader(&sfn.S3ObjectsItemReaderProps{
+			Bucket: h.landing,
+			Prefix: sfn.JsonPath_StringAt(jsii.String("$.run.sourcePrefix")),
+		}),
+		ItemSelector: &map[string]interface{}{
+			"key.$":      itemKey,
+			"fileName.$": itemFileName,
+			"run.$":      "$.run",
+		},
+		MaxConcurrency: concurrency,
+		// Standard children: a 5 GB copy can outlast an Express child's 5 minutes.
+		MapExecutionType: sfn.StateMachineType_STANDARD,
+		// Each item ends in a state whose output is the number 1: the results
+		// stay a few bytes per object, and their length is the object count.
+		ResultSelector: &map[string]interface{}{"objectCount.$": "States.ArrayLength($)"},
+		ResultPath:     jsii.String(resultPath),
+	})
+	m.ItemProcessor(processor, nil)
+	return m
+}
+
+// copyObject copies one object. S3 has no IAM action named CopyObject: it
+// takes s3:GetObject on the source and s3:PutObject on the target
+// (aws/aws-cdk#27573), so both are set here instead of the derived one.
+func (h *handoffDefinition) copyObject(id string, bucket *string, bucketArn, keyExpression, targetPrefix string) tasks.CallAwsService {
+	task := tasks.NewCallAwsService(h.scope, jsii.String(id), &tasks.CallAwsServiceProps{
+		Service: jsii.String("s3"),
+		Action:  jsii.String("copyObject"),
+		Parameters: &map[string]interface{}{
+			"Bucket":     bucket,
+			"Key.$":      keyExpression,
+			"CopySource": sfn.JsonPath_Format(jsii.String("{}/{}"), h.landing.BucketName(), sfn.JsonPath_StringAt(jsii.String("$.key"))),
+			// Replace, not copy, tags: no s3:GetObjectTagging needed on the source.
+			"TaggingDirective": "REPLACE",
+		},
+		IamAction:    jsii.String("s3:PutObject"),
+		IamResources: jsii.Strings(bucketArn + "/" + targetPrefix + "*"),
+		AdditionalIamStatements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:GetObject"),
+			Resources: jsii.Strings(*h.landing.ArnForObjects(jsii.String(LandingPrefix + "*"))),
+		})},
+		ResultPath: sfn.JsonPath_DISCARD(),
+	})
+	// NoSuchKey is caught, not retried: the source is gone only once an
+	// execution has archived it, which it does only after every copy succeeded.
+	workflow.Retriable(task, "S3.NoSuchKeyException")
+	return task
+}
+
+// copyToConsumers copies one object into every consumer's inbox, one after the other.
+func (h *handoffDefinition) copyToConsumers() sfn.IChainable {
+	copied := sfn.NewPass(h.scope, jsii.String("ObjectCopied"), &sfn.PassProps{Result: sfn.Result_FromNumber(jsii.Number(1))})
+	var chain sfn.Chain
+	for _, c := range *h.props.Consumers {
+		arn := fmt.Sprintf("arn:%s:s3:::%s", *awscdk.Aws_PARTITION(), c.BucketName)
+		task := h.copyObject("CopyTo_"+c.Name, jsii.String(c.BucketName), arn,
+			"States.Format('{}{}', $.run.inboxPrefix, $.fileName)", naming.InboxSourcePrefix)
+		task.AddCatch(copied, &sfn.CatchProps{Errors: jsii.Strings("S3.NoSuchKeyException"), ResultPath: sfn.JsonPath_DISCARD()})
+		if chain == nil {
+			chain = sfn.Chain_Start(task)
+		} else {
+			chain = chain.Next(task)
+		}
+	}
+	return chain.Next(copied)
+}
+
+// archiveObject moves one object from landing/ to archive/: copy, then delete.
+func (h *handoffDefinition) archiveObject() sfn.IChainable {
+	archived := sfn.NewPass(h.scope, jsii.String("ObjectArchived"), &sfn.PassProps{Result: sfn.Result_FromNumber(jsii.Number(1))})
+	toArchive := h.copyObject("CopyToArchive", h.landing.BucketName(), *h.landing.BucketArn(),
+		"States.Format('{}{}', $.run.archivePrefix, $.fileName)", ArchivePrefix)
+	toArchive.AddCatch(archived, &sfn.CatchProps{Errors: jsii.Strings("S3.NoSuchKeyException"), ResultPath: sfn.JsonPath_DISCARD()})
+	remove := tasks.NewCallAwsService(h.scope, jsii.String("DeleteLandedObject"), &tasks.CallAwsServiceProps{
+		Service:      jsii.String("s3"),
+		Action:       jsii.String("deleteObject"),
+		Parameters:   &map[string]interface{}{"Bucket": h.landing.BucketName(), "Key": sfn.JsonPath_StringAt(jsii.String("$.key"))},
+		IamAction:    jsii.String("s3:DeleteObject"),
+		IamResources: jsii.Strings(*h.landing.ArnForObjects(jsii.String(LandingPrefix + "*"))),
+		ResultPath:   sfn.JsonPath_DISCARD(),
+	})
+	workflow.Retriable(remove)
+	return sfn.Chain_Start(toArchive).Next(remove).Next(archived)
+}
+
+// notifyConsumers puts one event on each consumer's bus, one after the other.
+func (h *handoffDefinition) notifyConsumers(catch func(sfn.TaskStateBase)) sfn.IChainable {
+	var chain sfn.Chain
+	for _, c := range *h.props.Consumers {
+		bus := awsevents.EventBus_FromEventBusArn(h.scope, jsii.String("Bus_"+c.Name), jsii.String(c.EventBusArn))
+		task := tasks.NewEventBridgePutEvents(h.scope, jsii.String("Notify_"+c.Name), &tasks.EventBridgePutEventsProps{
+			Entries: &[]*tasks.EventBridgePutEventsEntry{{
+				EventBus:   bus,
+				Source:     jsii.String(naming.HandoffEventSource),
+				DetailType: jsii.String(naming.HandoffDetailType),
+				Detail: sfn.TaskInput_FromObject(&map[string]interface{}{
+					"runId":       sfn.JsonPath_StringAt(jsii.String("$.run.runId")),
+					"bucket":      c.BucketName,
+					"prefix":      sfn.JsonPath_StringAt(jsii.String("$.run.inboxPrefix")),
+					"objectCount": sfn.JsonPath_NumberAt(jsii.String("$.copied.objectCount")),
+				}),
+			}},
+			ResultPath: sfn.JsonPath_DISCARD(),
+		})
+		workflow.Retriable(task)
+		catch(task)
+		if chain == nil {
+			chain = sfn.Chain_Start(task)
+		} else {
+			chain = chain.Next(task)
+		}
+	}
+	return chain
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

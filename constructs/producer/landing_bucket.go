@@ -1,0 +1,73 @@
+package producer
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/databucket"
+	"github.com/leadbridge/leadbridge/internal/validate"
+)
+
+// Prefixes of the landing bucket. AppFlow writes each run under
+// LandingPrefix/<flow name>/<execution id>/; the hand-off moves it to ArchivePrefix.
+const (
+	LandingPrefix = "landing/"
+	ArchivePrefix = "archive/"
+)
+
+// LandingBucketProps configures a LandingBucket.
+type LandingBucketProps struct {
+	// ArchiveRetentionDays is how long handed-off files stay under archive/.
+	// Default: - 365 days.
+	ArchiveRetentionDays *float64
+	// RemovalPolicy of the bucket and its access log bucket.
+	// Default: - RETAIN: leads are business data.
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// LandingBucket is where the Marketo flow writes Parquet files, and where the
+// hand-off archives them once every consumer has its copy.
+type LandingBucket struct {
+	constructs.Construct
+	// Bucket receives AppFlow's output.
+	Bucket awss3.Bucket
+	// AccessLogsBucket holds the server access logs of Bucket.
+	AccessLogsBucket awss3.Bucket
+}
+
+func (p *LandingBucketProps) validate() error {
+	if p.ArchiveRetentionDays != nil && (*p.ArchiveRetentionDays < 1 || *p.ArchiveRetentionDays != float64(int(*p.ArchiveRetentionDays))) {
+		return fmt.Errorf("ArchiveRetentionDays must be a whole number of days of at least 1, got %g", *p.ArchiveRetentionDays)
+	}
+	return nil
+}
+
+// NewLandingBucket creates the landing bucket and lets AppFlow write to it.
+func NewLandingBucket(scope constructs.Construct, id *string, props *LandingBucketProps) *LandingBucket {
+	if props == nil {
+		props = &LandingBucketProps{}
+	}
+	validate.Must("LandingBucket", props.validate())
+	this := constructs.NewConstruct(scope, id)
+	removal := props.RemovalPolicy
+	if removal == "" {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	retention := props.ArchiveRetentionDays
+	if retention == nil {
+		retention = jsii.Number(365)
+	}
+	bucket, logs := databucket.NewBuckets(this, &databucket.Props{
+		ArchivePrefix:        jsii.String(ArchivePrefix),
+		ArchiveRetentionDays: retention,
+		RemovalPolicy:        removal,
+	})
+	// What AppFlow needs on an S3 destination (AppFlow user guide, "Amazon S3").
+	databucket.GrantAppFlow(bucket, "AppFlowWritesLanding",
+		[]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:ListBucketMultipartUploads", "s3:GetBucketAcl", "s3:PutObjectAcl"},
+		[]string{*bucket.BucketArn(), *bucket.ArnForObjects(jsii.String(LandingPrefix + "*"))})
+	return &LandingBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}
+}

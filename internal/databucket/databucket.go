@@ -1,0 +1,96 @@
+// Package databucket builds the bucket both sides keep their leads in, with
+// the settings a data bucket needs (encryption, TLS only, no public access,
+// versioning, access logs, lifecycle, retained on stack deletion), so the
+// producer's landing bucket and a consumer's inbox cannot differ by accident.
+package databucket
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Construct IDs are a contract: changing one replaces the bucket.
+const (
+	BucketID     = "Bucket"
+	AccessLogsID = "AccessLogs"
+)
+
+// Props configures NewBuckets.
+type Props struct {
+	// BucketName fixes the name, for buckets another account must know.
+	// Default: - CloudFormation generates a name.
+	BucketName *string
+	// ArchivePrefix is the prefix whose objects expire after ArchiveRetentionDays.
+	ArchivePrefix *string
+	// ArchiveRetentionDays is how long archived objects are kept.
+	ArchiveRetentionDays *float64
+	// RemovalPolicy applies to both buckets.
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// NewBuckets creates the data bucket and its server access log bucket under scope.
+func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.Bucket) {
+	logs := awss3.NewBucket(scope, jsii.String(AccessLogsID), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_PREFERRED,
+		RemovalPolicy:     props.RemovalPolicy,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:         jsii.String("ExpireAccessLogs"),
+			Expiration: awscdk.Duration_Days(jsii.Number(90)),
+		}},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(logs, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-S1"),
+		Reason: jsii.String("This is the server access log bucket; logging it to itself would loop."),
+	}}, jsii.Bool(false))
+
+	data := awss3.NewBucket(scope, jsii.String(BucketID), &awss3.BucketProps{
+		BucketName:             props.BucketName,
+		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:             jsii.Bool(true),
+		Versioned:              jsii.Bool(true),
+		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		ServerAccessLogsBucket: logs,
+		ServerAccessLogsPrefix: jsii.String("access-logs/"),
+		RemovalPolicy:          props.RemovalPolicy,
+		LifecycleRules: &[]*awss3.LifecycleRule{
+			{
+				Id:                                  jsii.String("AbortIncompleteUploads"),
+				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+			},
+			{
+				// Moves leave noncurrent versions behind; keep them long enough to recover from a mistake.
+				Id:                          jsii.String("ExpireNoncurrentVersions"),
+				NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(30)),
+				ExpiredObjectDeleteMarker:   jsii.Bool(true),
+			},
+			{
+				Id:         jsii.String("ExpireArchive"),
+				Prefix:     props.ArchivePrefix,
+				Expiration: awscdk.Duration_Days(props.ArchiveRetentionDays),
+			},
+		},
+	})
+	return data, logs
+}
+
+// GrantAppFlow lets the AppFlow service of this account use the bucket, and
+// only on behalf of this account (aws:SourceAccount guards the confused deputy).
+func GrantAppFlow(bucket awss3.IBucket, sid string, actions []string, resources []string) {
+	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String(sid),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("appflow.amazonaws.com"), nil)},
+		Actions:    jsii.Strings(actions...),
+		Resources:  jsii.Strings(resources...),
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Stack_Of(bucket).Account()},
+		},
+	}))
+}

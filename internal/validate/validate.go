@@ -1,0 +1,98 @@
+// Package validate holds the checks that both the configuration file and the
+// construct props apply, so the two report the same rule the same way.
+package validate
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var (
+	accountPattern  = regexp.MustCompile(`^\d{12}$`)
+	regionPattern   = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$`)
+	schedulePattern = regexp.MustCompile(`^rate\(([1-9]\d*)(minutes|hours|days)\)$`)
+)
+
+// Unresolved reports whether s holds a CDK string token (a value known only
+// at deploy time), which a synth-time check must let through. It matches the
+// encoding CDK gives string tokens, so validation stays free of jsii calls.
+func Unresolved(s string) bool {
+	return strings.Contains(s, "${Token[")
+}
+
+// Account checks a 12-digit AWS account id.
+func Account(key, value string) error {
+	if Unresolved(value) || accountPattern.MatchString(value) {
+		return nil
+	}
+	return fmt.Errorf("%s must be a 12-digit AWS account id, got %q", key, value)
+}
+
+// Region checks the shape of an AWS region name such as eu-west-1.
+func Region(key, value string) error {
+	if Unresolved(value) || regionPattern.MatchString(value) {
+		return nil
+	}
+	return fmt.Errorf("%s must be an AWS region such as eu-west-1, got %q", key, value)
+}
+
+// Schedule checks an AppFlow rate expression. AppFlow wants no space inside
+// the parentheses (rate(1days)), and Marketo flows run at most hourly.
+func Schedule(key, value string) error {
+	if Unresolved(value) {
+		return nil
+	}
+	m := schedulePattern.FindStringSubmatch(value)
+	if m == nil {
+		return fmt.Errorf("%s must look like rate(1days) or rate(6hours), got %q", key, value)
+	}
+	if m[2] == "minutes" {
+		return fmt.Errorf("%s must be at least rate(1hours): Marketo flows run at most hourly, got %q", key, value)
+	}
+	return nil
+}
+
+// Required checks that a string is not empty.
+func Required(key, value string) error {
+	if value == "" {
+		return fmt.Errorf("%s is required", key)
+	}
+	return nil
+}
+
+// Match checks a value against a pattern described in words for the message.
+func Match(key, value string, pattern *regexp.Regexp, want string) error {
+	if Unresolved(value) || pattern.MatchString(value) {
+		return nil
+	}
+	return fmt.Errorf("%s must be %s, got %q", key, want, value)
+}
+
+// Range checks a whole number within [lo, hi].
+func Range(key string, value, lo, hi float64) error {
+	if value < lo || value > hi || value != float64(int64(value)) {
+		return fmt.Errorf("%s must be a whole number from %g to %g, got %g", key, lo, hi, value)
+	}
+	return nil
+}
+
+// PropsError is what a construct panics with when its props are invalid.
+type PropsError struct {
+	Construct string
+	Err       error
+}
+
+func (e *PropsError) Error() string { return e.Construct + ": " + e.Err.Error() }
+
+// Unwrap exposes the individual problems (an errors.Join).
+func (e *PropsError) Unwrap() error { return e.Err }
+
+// Must stops synthesis with one clear message when props are wrong, before
+// any child is created. CDK reports construct errors by throwing; in Go that
+// is a panic, which cmd/ recovers and prints as lines, not a trace.
+func Must(construct string, err error) {
+	if err != nil {
+		panic(&PropsError{Construct: construct, Err: err})
+	}
+}

@@ -1,0 +1,125 @@
+// Package workflow holds what both state machines share: how a task retries,
+// and a state machine with logs, tracing, a time limit and an alarm that
+// alerts on every execution that fails, times out or is aborted.
+package workflow
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Construct IDs of the pieces NewStateMachine creates under its scope.
+const (
+	StateMachineID = "StateMachine"
+	LogGroupID     = "Logs"
+	AlarmID        = "FailedExecutionsAlarm"
+	AlarmTopicID   = "Alarms"
+)
+
+// Retriable lets a task retry every error but the given ones, with
+// exponential backoff and full jitter: 6 attempts over about two minutes.
+// The given errors are meant to be caught: they are answers, not glitches.
+func Retriable(task awsstepfunctions.TaskStateBase, notRetried ...string) {
+	if len(notRetried) > 0 {
+		task.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings(notRetried...), MaxAttempts: jsii.Number(0)})
+	}
+	task.AddRetry(&awsstepfunctions.RetryProps{
+		Errors:         jsii.Strings(*awsstepfunctions.Errors_ALL()),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(2)),
+		BackoffRate:    jsii.Number(2),
+		MaxAttempts:    jsii.Number(6),
+		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(60)),
+		JitterStrategy: awsstepfunctions.JitterType_FULL,
+	})
+}
+
+// Props configures NewStateMachine.
+type Props struct {
+	Definition awsstepfunctions.IChainable
+	Role       awsiam.IRole
+	Timeout    awscdk.Duration
+	// AlarmEmail subscribes an address to the alarm topic. Default: - no subscription.
+	AlarmEmail *string
+}
+
+// Parts are the resources NewStateMachine creates, exported by the constructs.
+type Parts struct {
+	StateMachine awsstepfunctions.StateMachine
+	LogGroup     awslogs.LogGroup
+	AlarmTopic   awssns.Topic
+	Alarm        awscloudwatch.Alarm
+}
+
+// NewStateMachine creates a standard state machine that logs every state
+// (with data), traces with X-Ray, and alarms on any execution that does not succeed.
+func NewStateMachine(scope constructs.Construct, props *Props) Parts {
+	logs := awslogs.NewLogGroup(scope, jsii.String(LogGroupID), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_YEAR,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	sm := awsstepfunctions.NewStateMachine(scope, jsii.String(StateMachineID), &awsstepfunctions.StateMachineProps{
+		DefinitionBody: awsstepfunctions.DefinitionBody_FromChainable(props.Definition),
+		Role:           props.Role,
+		Timeout:        props.Timeout,
+		TracingEnabled: jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(true),
+		},
+	})
+	topic := awssns.NewTopic(scope, jsii.String(AlarmTopicID), &awssns.TopicProps{EnforceSSL: jsii.Bool(true)})
+	cdknag.NagSuppressions_AddResourceSuppressions(topic, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SNS2"),
+		Reason: jsii.String("CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key, and alarm messages carry no lead data."),
+	}}, jsii.Bool(false))
+	if props.AlarmEmail != nil {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(props.AlarmEmail, nil))
+	}
+	period := awscdk.Duration_Minutes(jsii.Number(5))
+	notSucceeded := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Label:      jsii.String("Executions failed, timed out or aborted"),
+		Expression: jsii.String("failed + timedOut + aborted"),
+		Period:     period,
+		UsingMetrics: &map[string]awscloudwatch.IMetric{
+			"failed":   sm.MetricFailed(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period}),
+			"timedOut": sm.MetricTimedOut(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period}),
+			"aborted":  sm.MetricAborted(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period}),
+		},
+	})
+	alarm := awscloudwatch.NewAlarm(scope, jsii.String(AlarmID), &awscloudwatch.AlarmProps{
+		AlarmDescription:   jsii.String("An execution of " + *scope.Node().Path() + " did not succeed: see its execution history."),
+		Metric:             notSucceeded,
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+
+	// Log delivery and X-Ray APIs have no resource-level permissions.
+	cdknag.NagSuppressions_AddResourceSuppressions(props.Role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("CloudWatch Logs delivery and X-Ray trace APIs support only Resource '*' (added by CDK for logging ALL and tracing)."),
+		AppliesTo: &[]interface{}{"Resource::*"},
+	}}, jsii.Bool(true))
+	// A Distributed Map starts, describes and stops its own child executions,
+	// whose names are not known in advance.
+	cdknag.NagSuppressions_AddResourceSuppressions(sm, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("A Distributed Map manages child executions of this state machine only; their names are generated at run time."),
+		AppliesTo: &[]interface{}{
+			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:[^:]+:states:[^:]+:\d{12}:(stateMachine|execution|mapRun):.*\*$/g`)},
+		},
+	}}, jsii.Bool(true))
+	return Parts{StateMachine: sm, LogGroup: logs, AlarmTopic: topic, Alarm: alarm}
+}
