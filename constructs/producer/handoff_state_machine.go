@@ -14,6 +14,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/s3steps"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/internal/workflow"
 	"github.com/leadbridge/leadbridge/naming"
@@ -145,14 +146,6 @@ type handoffDefinition struct {
 	landing awss3.IBucket
 }
 
-// Where each item of a Distributed Map over a run's folder finds its object.
-const (
-	itemKey = "$$.Map.Item.Value.Key"
-	// The object's name without its folders: the run's folder is flat.
-	itemFileName = "States.ArrayGetItem(States.StringSplit($$.Map.Item.Value.Key, '/'), " +
-		"States.MathAdd(States.ArrayLength(States.StringSplit($$.Map.Item.Value.Key, '/')), -1))"
-)
-
 func (h *handoffDefinition) build() sfn.IChainable {
 	failed := sfn.NewFail(h.scope, jsii.String("HandoffFailed"), &sfn.FailProps{
 		Error: jsii.String("HandoffFailed"),
@@ -180,9 +173,15 @@ func (h *handoffDefinition) build() sfn.IChainable {
 	catch(checkLanding)
 	catch(checkArchive)
 
-	copyMap := h.forEachObject("CopyToConsumers", "$.copied", h.copyToConsumers())
+	concurrency := 40.0
+	if h.props.CopyConcurrency != nil {
+		concurrency = *h.props.CopyConcurrency
+	}
+	copyMap := s3steps.ForEachObject(h.scope, "CopyToConsumers", h.landing, "$.run.sourcePrefix", "$.copied", concurrency, h.copyToConsumers())
 	copyMap.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
-	archiveMap := h.forEachObject("ArchiveRun", "$.archivedNow", h.archiveObject())
+	archive := s3steps.Move(h.scope, s3steps.MoveIDs{Copy: "CopyToArchive", Delete: "DeleteLandedObject", Done: "ObjectArchived"},
+		h.landing, LandingPrefix, ArchivePrefix, "States.Format('{}{}', $.run.archivePrefix, $.fileName)")
+	archiveMap := s3steps.ForEachObject(h.scope, "ArchiveRun", h.landing, "$.run.sourcePrefix", "$.archivedNow", concurrency, archive)
 	archiveMap.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
 
 	notify := sfn.Chain_Start(h.notifyConsumers(catch))
@@ -222,73 +221,20 @@ func (h *handoffDefinition) countObjects(id, prefixPath, resultPath string) task
 	return task
 }
 
-// forEachObject runs processor once per object of the run's folder. The
-// Distributed Map pages through the listing itself, so no list of keys ever
-// has to fit in the 256 KB state payload, however many objects a run has.
-func (h *handoffDefinition) forEachObject(id, resultPath string, processor sfn.IChainable) sfn.DistributedMap {
-	concurrency := h.props.CopyConcurrency
-	if concurrency == nil {
-		concurrency = jsii.Number(40)
-	}
-	m := sfn.NewDistributedMap(h.scope, jsii.String(id), &sfn.DistributedMapProps{
-		ItemReader: sfn.NewS3ObjectsItemReader(&sfn.S3ObjectsItemReaderProps{
-			Bucket: h.landing,
-			Prefix: sfn.JsonPath_StringAt(jsii.String("$.run.sourcePrefix")),
-		}),
-		ItemSelector: &map[string]interface{}{
-			"key.$":      itemKey,
-			"fileName.$": itemFileName,
-			"run.$":      "$.run",
-		},
-		MaxConcurrency: concurrency,
-		// Standard children: a 5 GB copy can outlast an Express child's 5 minutes.
-		MapExecutionType: sfn.StateMachineType_STANDARD,
-		// Each item ends in a state whose output is the number 1: the results
-		// stay a few bytes per object, and their length is the object count.
-		ResultSelector: &map[string]interface{}{"objectCount.$": "States.ArrayLength($)"},
-		ResultPath:     jsii.String(resultPath),
-	})
-	m.ItemProcessor(processor, nil)
-	return m
-}
-
-// copyObject copies one object. S3 has no IAM action named CopyObject: it
-// takes s3:GetObject on the source and s3:PutObject on the target
-// (aws/aws-cdk#27573), so both are set here instead of the derived one.
-func (h *handoffDefinition) copyObject(id string, bucket *string, bucketArn, keyExpression, targetPrefix string) tasks.CallAwsService {
-	task := tasks.NewCallAwsService(h.scope, jsii.String(id), &tasks.CallAwsServiceProps{
-		Service: jsii.String("s3"),
-		Action:  jsii.String("copyObject"),
-		Parameters: &map[string]interface{}{
-			"Bucket":     bucket,
-			"Key.$":      keyExpression,
-			"CopySource": sfn.JsonPath_Format(jsii.String("{}/{}"), h.landing.BucketName(), sfn.JsonPath_StringAt(jsii.String("$.key"))),
-			// Replace, not copy, tags: no s3:GetObjectTagging needed on the source.
-			"TaggingDirective": "REPLACE",
-		},
-		IamAction:    jsii.String("s3:PutObject"),
-		IamResources: jsii.Strings(bucketArn + "/" + targetPrefix + "*"),
-		AdditionalIamStatements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("s3:GetObject"),
-			Resources: jsii.Strings(*h.landing.ArnForObjects(jsii.String(LandingPrefix + "*"))),
-		})},
-		ResultPath: sfn.JsonPath_DISCARD(),
-	})
-	// NoSuchKey is caught, not retried: the source is gone only once an
-	// execution has archived it, which it does only after every copy succeeded.
-	workflow.Retriable(task, "S3.NoSuchKeyException")
-	return task
-}
-
 // copyToConsumers copies one object into every consumer's inbox, one after the other.
 func (h *handoffDefinition) copyToConsumers() sfn.IChainable {
-	copied := sfn.NewPass(h.scope, jsii.String("ObjectCopied"), &sfn.PassProps{Result: sfn.Result_FromNumber(jsii.Number(1))})
+	copied := s3steps.Done(h.scope, "ObjectCopied")
 	var chain sfn.Chain
 	for _, c := range *h.props.Consumers {
 		arn := fmt.Sprintf("arn:%s:s3:::%s", *awscdk.Aws_PARTITION(), c.BucketName)
-		task := h.copyObject("CopyTo_"+c.Name, jsii.String(c.BucketName), arn,
-			"States.Format('{}{}', $.run.inboxPrefix, $.fileName)", naming.InboxSourcePrefix)
-		task.AddCatch(copied, &sfn.CatchProps{Errors: jsii.Strings("S3.NoSuchKeyException"), ResultPath: sfn.JsonPath_DISCARD()})
+		task := s3steps.Copy(h.scope, "CopyTo_"+c.Name, &s3steps.CopyProps{
+			Source: h.landing, SourcePrefix: LandingPrefix,
+			TargetBucketName: jsii.String(c.BucketName), TargetBucketArn: arn, TargetPrefix: naming.InboxSourcePrefix,
+			KeyExpression: "States.Format('{}{}', $.run.inboxPrefix, $.fileName)",
+		})
+		// The source is gone only once an execution archived it, which it
+		// does only after every copy succeeded: count it as copied.
+		task.AddCatch(copied, &sfn.CatchProps{Errors: jsii.Strings(s3steps.NoSuchKey), ResultPath: sfn.JsonPath_DISCARD()})
 		if chain == nil {
 			chain = sfn.Chain_Start(task)
 		} else {
@@ -296,24 +242,6 @@ func (h *handoffDefinition) copyToConsumers() sfn.IChainable {
 		}
 	}
 	return chain.Next(copied)
-}
-
-// archiveObject moves one object from landing/ to archive/: copy, then delete.
-func (h *handoffDefinition) archiveObject() sfn.IChainable {
-	archived := sfn.NewPass(h.scope, jsii.String("ObjectArchived"), &sfn.PassProps{Result: sfn.Result_FromNumber(jsii.Number(1))})
-	toArchive := h.copyObject("CopyToArchive", h.landing.BucketName(), *h.landing.BucketArn(),
-		"States.Format('{}{}', $.run.archivePrefix, $.fileName)", ArchivePrefix)
-	toArchive.AddCatch(archived, &sfn.CatchProps{Errors: jsii.Strings("S3.NoSuchKeyException"), ResultPath: sfn.JsonPath_DISCARD()})
-	remove := tasks.NewCallAwsService(h.scope, jsii.String("DeleteLandedObject"), &tasks.CallAwsServiceProps{
-		Service:      jsii.String("s3"),
-		Action:       jsii.String("deleteObject"),
-		Parameters:   &map[string]interface{}{"Bucket": h.landing.BucketName(), "Key": sfn.JsonPath_StringAt(jsii.String("$.key"))},
-		IamAction:    jsii.String("s3:DeleteObject"),
-		IamResources: jsii.Strings(*h.landing.ArnForObjects(jsii.String(LandingPrefix + "*"))),
-		ResultPath:   sfn.JsonPath_DISCARD(),
-	})
-	workflow.Retriable(remove)
-	return sfn.Chain_Start(toArchive).Next(remove).Next(archived)
 }
 
 // notifyConsumers puts one event on each consumer's bus, one after the other.
