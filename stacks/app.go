@@ -2,16 +2,24 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/config"
 )
 
 // App holds every stack of a deployment.
 type App struct {
-	Producer *ProducerStack
+	Producer  *ProducerStack
+	Consumers []*ConsumerStack
 }
 
 // NewApp adds the producer stack and one consumer stack per consumer to app.
 // filterScriptPath is the Glue job script, relative to where `cdk` runs.
 func NewApp(app awscdk.App, d *config.Deployment, filterScriptPath string) *App {
-	return &App{Producer: NewProducerStack(app, &ProducerStackProps{Deployment: d})}
+	out := &App{Producer: NewProducerStack(app, &ProducerStackProps{Deployment: d})}
+	for i := range d.Consumers {
+		out.Consumers = append(out.Consumers, NewConsumerStack(app, &ConsumerStackProps{
+			Deployment: d, Consumer: &d.Consumers[i], FilterScriptPath: jsii.String(filterScriptPath),
+		}))
+	}
+	return out
 }

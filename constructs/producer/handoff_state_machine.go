@@ -13,7 +13,6 @@ import (
 	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/leadbridge/leadbridge/internal/s3steps"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/internal/workflow"
@@ -129,13 +128,8 @@ func NewHandoffStateMachine(scope constructs.Construct, id *string, props *Hando
 	parts := workflow.NewStateMachine(this, &workflow.Props{
 		Definition: h.build(), Role: role, Timeout: timeout, AlarmEmail: props.AlarmEmail,
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Runs are folders of objects: the role reads and deletes landing/*, writes archive/* and each consumer's inbox/*."),
-		AppliesTo: &[]interface{}{
-			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/(landing|archive|inbox)\/\*$/g`)},
-		},
-	}}, jsii.Bool(true))
+	workflow.SuppressWildcards(role, "Runs are folders of objects: the role reads and deletes landing/*, writes archive/* and each consumer's inbox/*.",
+		`/^Resource::.*\/(landing|archive|inbox)\/\*$/g`)
 	return &HandoffStateMachine{Construct: this, StateMachine: parts.StateMachine, Role: role, Monitoring: parts}
 }
 

@@ -3,8 +3,10 @@
 package validate
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -95,4 +97,20 @@ func Must(construct string, err error) {
 	if err != nil {
 		panic(&PropsError{Construct: construct, Err: err})
 	}
+}
+
+// RequiredStrings reports, in name order, every field that is nil or empty.
+func RequiredStrings(fields map[string]*string) error {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		if v := fields[name]; v == nil || *v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	return errors.Join(errs...)
 }

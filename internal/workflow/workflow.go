@@ -123,3 +123,13 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 	}}, jsii.Bool(true))
 	return Parts{StateMachine: sm, LogGroup: logs, AlarmTopic: topic, Alarm: alarm}
 }
+
+// SuppressWildcards records, on a role and its policies, why the AwsSolutions-IAM5
+// findings matching appliesToRegex are acceptable.
+func SuppressWildcards(role awsiam.IRole, reason, appliesToRegex string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String(reason),
+		AppliesTo: &[]interface{}{cdknag.RegexAppliesTo{Regex: jsii.String(appliesToRegex)}},
+	}}, jsii.Bool(true))
+}

@@ -1,0 +1,145 @@
+package consumer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/validate"
+)
+
+// GlueVersion is pinned: Glue 5.0 runs Spark 3.5.4 on Python 3.11, the engine
+// the script's tests run on.
+const GlueVersion = "5.0"
+
+// FilterJobProps configures a FilterJob.
+type FilterJobProps struct {
+	// JobName names the Glue job.
+	JobName *string
+	// ScriptPath is the local path of glue-scripts/filter_leads.py; CDK uploads it as an asset.
+	ScriptPath *string
+	// Bucket is read under inbox/ and written under the curated, rejected and reports prefixes.
+	Bucket awss3.IBucket
+	// SecurityConfiguration and Key encrypt the job's logs and bookmarks.
+	SecurityConfiguration awsglue.CfnSecurityConfiguration
+	Key                   awskms.IKey
+	// WorkerType is the Glue worker type.
+	// Default: - G.1X.
+	WorkerType *string
+	// NumberOfWorkers is how many workers run the job.
+	// Default: - 2.
+	NumberOfWorkers *float64
+	// TimeoutMinutes bounds one run.
+	// Default: - 60.
+	TimeoutMinutes *float64
+}
+
+// FilterJob is the PySpark job that drops Do-Not-Call leads and writes the
+// curated CSV the Salesforce flow loads.
+type FilterJob struct {
+	constructs.Construct
+	Job    awsglue.CfnJob
+	Role   awsiam.Role
+	Script awss3assets.Asset
+	// JobName is what the orchestration starts.
+	JobName *string
+}
+
+func (p *FilterJobProps) withDefaults() FilterJobProps {
+	out := *p
+	if out.WorkerType == nil {
+		out.WorkerType = jsii.String("G.1X")
+	}
+	if out.NumberOfWorkers == nil {
+		out.NumberOfWorkers = jsii.Number(2)
+	}
+	if out.TimeoutMinutes == nil {
+		out.TimeoutMinutes = jsii.Number(60)
+	}
+	return out
+}
+
+func (p *FilterJobProps) validate() error {
+	var errs []error
+	required := []struct {
+		name    string
+		missing bool
+	}{
+		{"JobName", p.JobName == nil || *p.JobName == ""}, {"ScriptPath", p.ScriptPath == nil || *p.ScriptPath == ""},
+		{"Bucket", p.Bucket == nil}, {"SecurityConfiguration", p.SecurityConfiguration == nil}, {"Key", p.Key == nil},
+	}
+	for _, r := range required {
+		if r.missing {
+			errs = append(errs, fmt.Errorf("%s is required", r.name))
+		}
+	}
+	errs = append(errs, ValidateJobSizing("FilterJob", *p.WorkerType, *p.NumberOfWorkers, *p.TimeoutMinutes))
+	return errors.Join(errs...)
+}
+
+// NewFilterJob uploads the script and creates the job and its role.
+func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps) *FilterJob {
+	if props == nil {
+		props = &FilterJobProps{}
+	}
+	p := props.withDefaults()
+	validate.Must("FilterJob", p.validate())
+	this := constructs.NewConstruct(scope, id)
+
+	script := awss3assets.NewAsset(this, jsii.String("Script"), &awss3assets.AssetProps{Path: p.ScriptPath})
+	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("glue.amazonaws.com"), nil),
+	})
+	script.GrantRead(role)
+	p.Bucket.GrantRead(role, jsii.String(SourcePrefix+"*"))
+	for _, prefix := range []string{CuratedPrefix, CuratedParquetPrefix, RejectedPrefix, ReportsPrefix} {
+		// Spark overwrites an output folder: it lists, deletes and writes.
+		p.Bucket.GrantReadWrite(role, jsii.String(prefix+"*"))
+	}
+	GrantGlueLogging(role, p.Key, "jobs")
+
+	job := awsglue.NewCfnJob(this, jsii.String("Job"), &awsglue.CfnJobProps{
+		Name:        p.JobName,
+		Description: jsii.String("Drops Do-Not-Call leads and writes curated CSV for Salesforce"),
+		Role:        role.RoleArn(),
+		GlueVersion: jsii.String(GlueVersion),
+		Command: &awsglue.CfnJob_JobCommandProperty{
+			Name:           jsii.String("glueetl"),
+			PythonVersion:  jsii.String("3"),
+			ScriptLocation: script.S3ObjectUrl(),
+		},
+		WorkerType:      p.WorkerType,
+		NumberOfWorkers: p.NumberOfWorkers,
+		Timeout:         p.TimeoutMinutes,
+		// The orchestration owns retries; one run at a time matches its lock.
+		MaxRetries:            jsii.Number(0),
+		ExecutionProperty:     &awsglue.CfnJob_ExecutionPropertyProperty{MaxConcurrentRuns: jsii.Number(1)},
+		SecurityConfiguration: p.SecurityConfiguration.Name(),
+		DefaultArguments: &map[string]*string{
+			"--job-language":                     jsii.String("python"),
+			"--enable-continuous-cloudwatch-log": jsii.String("true"),
+			"--enable-metrics":                   jsii.String("true"),
+			"--job-bookmark-option":              jsii.String("job-bookmark-disable"),
+		},
+	})
+	job.Node().AddDependency(p.SecurityConfiguration)
+
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("The job reads its script asset and inbox/*, rewrites whole output folders (curated/*, curated-parquet/*, rejected/*, reports/*), and writes its own /aws-glue log groups."),
+		AppliesTo: &[]interface{}{
+			"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*", "Action::s3:Abort*",
+			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*",
+			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/(inbox|curated|curated-parquet|rejected|reports)\/\*$/g`)},
+			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:(s3:::cdk-.*\/\*|log-group:\/aws-glue\/.*)$/g`)},
+		},
+	}}, jsii.Bool(true))
+	return &FilterJob{Construct: this, Job: job, Role: role, Script: script, JobName: p.JobName}
+}

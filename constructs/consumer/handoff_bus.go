@@ -1,0 +1,106 @@
+package consumer
+
+import (
+	"errors"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/validate"
+	"github.com/leadbridge/leadbridge/internal/workflow"
+	"github.com/leadbridge/leadbridge/naming"
+)
+
+// HandoffBusProps configures a HandoffBus.
+type HandoffBusProps struct {
+	// EventBusName is fixed: the producer puts events on it by ARN.
+	EventBusName *string
+	// ProducerAccount alone may put events, and only hand-off events.
+	ProducerAccount *string
+	// HandoffRoleArn narrows the producer account to its hand-off role.
+	HandoffRoleArn *string
+	// StateMachine is started with every hand-off event.
+	StateMachine awsstepfunctions.IStateMachine
+	// ArchiveRetentionDays keeps events for replay.
+	// Default: - 30 days.
+	ArchiveRetentionDays *float64
+}
+
+// HandoffBus receives the producer's hand-off events and starts the orchestration.
+type HandoffBus struct {
+	constructs.Construct
+	EventBus        awsevents.EventBus
+	Archive         awsevents.Archive
+	Rule            awsevents.Rule
+	DeadLetterQueue awssqs.Queue
+}
+
+func (p *HandoffBusProps) validate() error {
+	var errs []error
+	if p.EventBusName == nil || *p.EventBusName == "" {
+		errs = append(errs, errors.New("EventBusName is required"))
+	}
+	if p.ProducerAccount == nil {
+		errs = append(errs, errors.New("ProducerAccount is required"))
+	} else {
+		errs = append(errs, validate.Account("ProducerAccount", *p.ProducerAccount))
+	}
+	if p.HandoffRoleArn == nil || *p.HandoffRoleArn == "" {
+		errs = append(errs, errors.New("HandoffRoleArn is required"))
+	}
+	if p.StateMachine == nil {
+		errs = append(errs, errors.New("StateMachine is required"))
+	}
+	if p.ArchiveRetentionDays != nil {
+		errs = append(errs, validate.Range("ArchiveRetentionDays", *p.ArchiveRetentionDays, 1, 3650))
+	}
+	return errors.Join(errs...)
+}
+
+// NewHandoffBus creates the bus, its policy, an archive and the rule.
+func NewHandoffBus(scope constructs.Construct, id *string, props *HandoffBusProps) *HandoffBus {
+	if props == nil {
+		props = &HandoffBusProps{}
+	}
+	validate.Must("HandoffBus", props.validate())
+	this := constructs.NewConstruct(scope, id)
+	bus := awsevents.NewEventBus(this, jsii.String("Bus"), &awsevents.EventBusProps{EventBusName: props.EventBusName})
+	bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("ProducerPutsHandoffEvents"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(props.ProducerAccount)},
+		Actions:    jsii.Strings("events:PutEvents"),
+		Resources:  jsii.Strings(*bus.EventBusArn()),
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{
+				"events:source":      naming.HandoffEventSource,
+				"events:detail-type": naming.HandoffDetailType,
+			},
+			"ArnEquals": map[string]interface{}{"aws:PrincipalArn": *props.HandoffRoleArn},
+		},
+	}))
+	pattern := &awsevents.EventPattern{
+		Source:     jsii.Strings(naming.HandoffEventSource),
+		DetailType: jsii.Strings(naming.HandoffDetailType),
+	}
+	retention := props.ArchiveRetentionDays
+	if retention == nil {
+		retention = jsii.Number(30)
+	}
+	archive := bus.Archive(jsii.String("Archive"), &awsevents.BaseArchiveProps{
+		Description:  jsii.String("Hand-off events, for replay"),
+		EventPattern: pattern,
+		Retention:    awscdk.Duration_Days(retention),
+	})
+	target, dlq := workflow.NewEventTarget(this, props.StateMachine)
+	rule := awsevents.NewRule(this, jsii.String("Rule"), &awsevents.RuleProps{
+		EventBus:     bus,
+		Description:  jsii.String("Starts the orchestration for every hand-off from the producer."),
+		EventPattern: pattern,
+		Targets:      &[]awsevents.IRuleTarget{target},
+	})
+	return &HandoffBus{Construct: this, EventBus: bus, Archive: archive, Rule: rule, DeadLetterQueue: dlq}
+}

@@ -1,0 +1,113 @@
+// Package consumer holds the constructs of a consumer (sales) account: the
+// inbox bucket and hand-off bus the producer writes to, the catalog and Glue
+// job that curate the leads, the Salesforce flow, and the orchestration.
+package consumer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/databucket"
+	"github.com/leadbridge/leadbridge/internal/validate"
+	"github.com/leadbridge/leadbridge/naming"
+)
+
+// Prefixes of the inbox bucket. Each run has its own folder in all of them
+// but CuratedPrefix, which is the Salesforce flow's fixed source.
+const (
+	SourcePrefix         = naming.InboxSourcePrefix // inbox/<run>/: written by the producer
+	CuratedPrefix        = "curated/"               // CSV for AppFlow, one run at a time
+	CuratedParquetPrefix = "curated-parquet/"       // curated-parquet/<run>/: for analytics
+	RejectedPrefix       = "rejected/"              // rejected/<run>/: leads dropped, with the reason
+	ReportsPrefix        = "reports/"               // reports/<run>.json: the job's counts
+	ProcessedPrefix      = "processed/"             // processed/<run>/: curated CSV once loaded
+	ArchivePrefix        = "archive/"               // archive/<run>/: source files once loaded
+	ErrorsPrefix         = "errors/"                // AppFlow's records Salesforce rejected
+)
+
+// InboxBucketProps configures an InboxBucket.
+type InboxBucketProps struct {
+	// BucketName is fixed: the producer writes to it from another account.
+	BucketName *string
+	// ProducerAccount is the account whose hand-off role may write to inbox/.
+	ProducerAccount *string
+	// HandoffRoleArn is that role; trusted by name so that it need not exist yet.
+	HandoffRoleArn *string
+	// ArchiveRetentionDays is how long files stay under archive/.
+	// Default: - 365 days.
+	ArchiveRetentionDays *float64
+	// RemovalPolicy of the bucket and its access log bucket.
+	// Default: - RETAIN: leads are business data.
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// InboxBucket receives the producer's files and holds every later stage.
+type InboxBucket struct {
+	constructs.Construct
+	Bucket           awss3.Bucket
+	AccessLogsBucket awss3.Bucket
+}
+
+func (p *InboxBucketProps) validate() error {
+	var errs []error
+	if p.BucketName == nil || *p.BucketName == "" {
+		errs = append(errs, errors.New("BucketName is required"))
+	}
+	if p.ProducerAccount == nil {
+		errs = append(errs, errors.New("ProducerAccount is required"))
+	} else {
+		errs = append(errs, validate.Account("ProducerAccount", *p.ProducerAccount))
+	}
+	if p.HandoffRoleArn == nil || *p.HandoffRoleArn == "" {
+		errs = append(errs, errors.New("HandoffRoleArn is required"))
+	}
+	if p.ArchiveRetentionDays != nil && *p.ArchiveRetentionDays < 1 {
+		errs = append(errs, fmt.Errorf("ArchiveRetentionDays must be at least 1, got %g", *p.ArchiveRetentionDays))
+	}
+	return errors.Join(errs...)
+}
+
+// NewInboxBucket creates the bucket with its policy for the producer and AppFlow.
+func NewInboxBucket(scope constructs.Construct, id *string, props *InboxBucketProps) *InboxBucket {
+	if props == nil {
+		props = &InboxBucketProps{}
+	}
+	validate.Must("InboxBucket", props.validate())
+	this := constructs.NewConstruct(scope, id)
+	removal := props.RemovalPolicy
+	if removal == "" {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	retention := props.ArchiveRetentionDays
+	if retention == nil {
+		retention = jsii.Number(365)
+	}
+	bucket, logs := databucket.NewBuckets(this, &databucket.Props{
+		BucketName:           props.BucketName,
+		ArchivePrefix:        jsii.String(ArchivePrefix),
+		ArchiveRetentionDays: retention,
+		RemovalPolicy:        removal,
+	})
+	// S3 rejects a policy naming a role that does not exist yet ("Invalid
+	// principal"): trust the producer account, narrowed to the role by ARN.
+	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("ProducerHandoffWritesInbox"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(props.ProducerAccount)},
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  jsii.Strings(*bucket.ArnForObjects(jsii.String(SourcePrefix + "*"))),
+		Conditions: &map[string]interface{}{
+			"ArnEquals": map[string]interface{}{"aws:PrincipalArn": *props.HandoffRoleArn},
+		},
+	}))
+	databucket.GrantAppFlow(bucket, "AppFlowReadsCurated", []string{"s3:GetObject", "s3:ListBucket"},
+		[]string{*bucket.BucketArn(), *bucket.ArnForObjects(jsii.String(CuratedPrefix + "*"))})
+	databucket.GrantAppFlow(bucket, "AppFlowWritesErrors",
+		[]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:ListBucketMultipartUploads", "s3:GetBucketAcl", "s3:PutObjectAcl"},
+		[]string{*bucket.BucketArn(), *bucket.ArnForObjects(jsii.String(ErrorsPrefix + "*"))})
+	return &InboxBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}
+}

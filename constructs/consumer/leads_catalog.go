@@ -1,0 +1,172 @@
+package consumer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/validate"
+)
+
+// LeadsCatalogProps configures a LeadsCatalog.
+type LeadsCatalogProps struct {
+	// Bucket holds the producer's runs under SourcePrefix.
+	Bucket awss3.IBucket
+	// Name prefixes the database, crawler and security configuration.
+	Name *string
+}
+
+// LeadsCatalog catalogs the producer's runs: a Glue database, a crawler over
+// inbox/ (each run becomes a partition of one table), and the security
+// configuration that encrypts the crawler's and the job's logs and bookmarks.
+type LeadsCatalog struct {
+	constructs.Construct
+	Database              awsglue.CfnDatabase
+	Crawler               awsglue.CfnCrawler
+	CrawlerRole           awsiam.Role
+	SecurityConfiguration awsglue.CfnSecurityConfiguration
+	// Key encrypts Glue's CloudWatch logs and job bookmarks.
+	Key awskms.Key
+}
+
+func (p *LeadsCatalogProps) validate() error {
+	var errs []error
+	if p.Bucket == nil {
+		errs = append(errs, errors.New("Bucket is required"))
+	}
+	if p.Name == nil || *p.Name == "" {
+		errs = append(errs, errors.New("Name is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// NewLeadsCatalog creates the catalog.
+func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalogProps) *LeadsCatalog {
+	if props == nil {
+		props = &LeadsCatalogProps{}
+	}
+	validate.Must("LeadsCatalog", props.validate())
+	this := constructs.NewConstruct(scope, id)
+	stack := awscdk.Stack_Of(this)
+	name := *props.Name
+
+	key := awskms.NewKey(this, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts Glue logs and job bookmarks of " + name),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	// Glue writes encrypted log events through CloudWatch Logs.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchLogsUsesKey"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(fmt.Sprintf("logs.%s.amazonaws.com", *stack.Region())), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{
+			"ArnLike": map[string]interface{}{
+				"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:/aws-glue/*", *stack.Partition(), *stack.Region(), *stack.Account()),
+			},
+		},
+	}), nil)
+
+	securityName := name + "-glue"
+	security := awsglue.NewCfnSecurityConfiguration(this, jsii.String("SecurityConfiguration"), &awsglue.CfnSecurityConfigurationProps{
+		Name: jsii.String(securityName),
+		EncryptionConfiguration: &awsglue.CfnSecurityConfiguration_EncryptionConfigurationProperty{
+			CloudWatchEncryption:   &awsglue.CfnSecurityConfiguration_CloudWatchEncryptionProperty{CloudWatchEncryptionMode: jsii.String("SSE-KMS"), KmsKeyArn: key.KeyArn()},
+			JobBookmarksEncryption: &awsglue.CfnSecurityConfiguration_JobBookmarksEncryptionProperty{JobBookmarksEncryptionMode: jsii.String("CSE-KMS"), KmsKeyArn: key.KeyArn()},
+			S3Encryptions: &[]interface{}{&awsglue.CfnSecurityConfiguration_S3EncryptionProperty{
+				S3EncryptionMode: jsii.String("SSE-S3"),
+			}},
+		},
+	})
+
+	databaseName := toGlueName(name)
+	database := awsglue.NewCfnDatabase(this, jsii.String("Database"), &awsglue.CfnDatabaseProps{
+		CatalogId: stack.Account(),
+		DatabaseInput: &awsglue.CfnDatabase_DatabaseInputProperty{
+			Name:        jsii.String(databaseName),
+			Description: jsii.String("Marketo leads handed off by the producer, one partition per run"),
+		},
+	})
+
+	role := awsiam.NewRole(this, jsii.String("CrawlerRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("glue.amazonaws.com"), nil),
+	})
+	GrantGlueLogging(role, key, "crawlers")
+	props.Bucket.GrantRead(role, jsii.String(SourcePrefix+"*"))
+	catalogArn := func(resource string) string {
+		return fmt.Sprintf("arn:%s:glue:%s:%s:%s", *stack.Partition(), *stack.Region(), *stack.Account(), resource)
+	}
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
+			"glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition", "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchUpdatePartition"),
+		Resources: jsii.Strings(catalogArn("catalog"), catalogArn("database/"+databaseName), catalogArn("table/"+databaseName+"/*")),
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("glue:GetSecurityConfiguration"),
+		Resources: jsii.Strings("*"),
+	}))
+
+	crawler := awsglue.NewCfnCrawler(this, jsii.String("Crawler"), &awsglue.CfnCrawlerProps{
+		Name:         jsii.String(name + "-inbox"),
+		Role:         role.RoleArn(),
+		DatabaseName: jsii.String(databaseName),
+		Description:  jsii.String("Catalogs each run the producer hands off"),
+		Targets: &awsglue.CfnCrawler_TargetsProperty{
+			S3Targets: &[]interface{}{&awsglue.CfnCrawler_S3TargetProperty{
+				Path: jsii.String(fmt.Sprintf("s3://%s/%s", *props.Bucket.BucketName(), SourcePrefix)),
+			}},
+		},
+		CrawlerSecurityConfiguration: security.Name(),
+		SchemaChangePolicy: &awsglue.CfnCrawler_SchemaChangePolicyProperty{
+			UpdateBehavior: jsii.String("UPDATE_IN_DATABASE"),
+			DeleteBehavior: jsii.String("LOG"),
+		},
+		RecrawlPolicy: &awsglue.CfnCrawler_RecrawlPolicyProperty{RecrawlBehavior: jsii.String("CRAWL_EVERYTHING")},
+		// One table whose partitions are the runs, even when a run adds a column.
+		Configuration: jsii.String(`{"Version":1.0,"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"},"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"}}}`),
+	})
+	crawler.Node().AddDependency(database)
+	crawler.Node().AddDependency(security)
+
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("The crawler reads every run under inbox/*, manages the tables of its own database, writes its own /aws-glue log groups, and reads security configurations (no resource-level permission)."),
+		AppliesTo: &[]interface{}{
+			"Action::s3:GetObject*", "Action::s3:List*", "Action::s3:GetBucket*", "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Resource::*",
+			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/inbox\/\*$/g`)},
+			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:(table\/.*\/\*|log-group:\/aws-glue\/.*)$/g`)},
+		},
+	}}, jsii.Bool(true))
+	return &LeadsCatalog{Construct: this, Database: database, Crawler: crawler, CrawlerRole: role, SecurityConfiguration: security, Key: key}
+}
+
+// GrantGlueLogging lets a Glue role write its encrypted logs: continuous
+// logging for jobs, or crawler logs (kind is "jobs" or "crawlers").
+func GrantGlueLogging(role awsiam.IRole, key awskms.IKey, kind string) {
+	stack := awscdk.Stack_Of(role)
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"),
+		Resources: jsii.Strings(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:/aws-glue/%s*",
+			*stack.Partition(), *stack.Region(), *stack.Account(), kind)),
+	}))
+	key.GrantEncryptDecrypt(role)
+}
+
+// toGlueName turns a name into a Glue database name: lowercase, underscores.
+func toGlueName(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		if c == '-' {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}

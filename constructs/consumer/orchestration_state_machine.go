@@ -1,0 +1,410 @@
+package consumer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/s3steps"
+	"github.com/leadbridge/leadbridge/internal/validate"
+	"github.com/leadbridge/leadbridge/internal/workflow"
+)
+
+// Bounds of the wait loops: no loop can spin past the execution's timeout.
+const (
+	lockWaitSeconds     = 60
+	maxLockWaits        = 360 // 6 hours behind another run
+	crawlerPollSeconds  = 30
+	maxCrawlerPolls     = 120 // 1 hour of crawling
+	loadPollSeconds     = 60
+	maxLoadPolls        = 240 // 4 hours of loading into Salesforce
+	runLockID           = "curated"
+	conditionFailed     = "DynamoDB.ConditionalCheckFailedException"
+	crawlerRunning      = "Glue.CrawlerRunningException"
+	executionNotFound   = "Sfn.ExecutionDoesNotExistException"
+	defaultTimeoutHours = 12
+)
+
+// OrchestrationStateMachineProps configures an OrchestrationStateMachine.
+type OrchestrationStateMachineProps struct {
+	// Bucket is the inbox bucket; the run's files are under inbox/<run id>/.
+	Bucket awss3.IBucket
+	// CrawlerName is the crawler over inbox/.
+	CrawlerName *string
+	// FilterJobName is the Glue job that curates the run.
+	FilterJobName *string
+	// SalesforceFlowName is the AppFlow flow that loads curated/.
+	SalesforceFlowName *string
+	// Timeout bounds one execution, including the wait for an earlier run.
+	// Default: - 12 hours.
+	Timeout awscdk.Duration
+	// AlarmEmail is subscribed to the failed-execution alarm.
+	// Default: - no subscription.
+	AlarmEmail *string
+}
+
+// OrchestrationStateMachine curates one hand-off and loads it into Salesforce.
+//
+// Runs are serialized by a lock item in RunLock, because the Salesforce flow
+// always reads the same curated/ folder: a second run waits (bounded) for the
+// first, and takes over a lock whose owner execution is no longer running.
+// Files move to processed/ and archive/ only after Salesforce confirmed the
+// load. A repeated event is harmless: its files are already archived, so the
+// job keeps no rows and AppFlow is not called; and StartFlow's client token
+// is the run id, so a retried start cannot load twice.
+type OrchestrationStateMachine struct {
+	constructs.Construct
+	StateMachine sfn.StateMachine
+	Role         awsiam.Role
+	// RunLock holds at most one item: the execution that owns curated/.
+	RunLock    awsdynamodb.Table
+	Monitoring workflow.Parts
+}
+
+func (p *OrchestrationStateMachineProps) validate() error {
+	var errs []error
+	if p.Bucket == nil {
+		errs = append(errs, errors.New("Bucket is required"))
+	}
+	errs = append(errs, validate.RequiredStrings(map[string]*string{
+		"CrawlerName": p.CrawlerName, "FilterJobName": p.FilterJobName, "SalesforceFlowName": p.SalesforceFlowName,
+	}))
+	return errors.Join(errs...)
+}
+
+// NewOrchestrationStateMachine creates the state machine, its role and lock table.
+func NewOrchestrationStateMachine(scope constructs.Construct, id *string, props *OrchestrationStateMachineProps) *OrchestrationStateMachine {
+	if props == nil {
+		props = &OrchestrationStateMachineProps{}
+	}
+	validate.Must("OrchestrationStateMachine", props.validate())
+	this := constructs.NewConstruct(scope, id)
+	lock := awsdynamodb.NewTable(this, jsii.String("RunLock"), &awsdynamodb.TableProps{
+		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String("lockId"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+		RemovalPolicy:                    awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
+	})
+	o := &orchestration{scope: this, props: props, bucket: props.Bucket, lock: lock}
+	timeout := props.Timeout
+	if timeout == nil {
+		timeout = awscdk.Duration_Hours(jsii.Number(defaultTimeoutHours))
+	}
+	parts := workflow.NewStateMachine(this, &workflow.Props{Definition: o.build(), Role: role, Timeout: timeout, AlarmEmail: props.AlarmEmail})
+	workflow.SuppressWildcards(role, "The orchestration moves whole run folders (curated/*, processed/*, inbox/*, archive/*), reads reports/*, "+
+		"and describes the execution the run lock names (read-only; naming its own state machine in its role would be a circular dependency).",
+		`/^Resource::(.*\/(curated|processed|inbox|archive|reports)\/\*|arn:.*:execution:\*)$/g`)
+	return &OrchestrationStateMachine{Construct: this, StateMachine: parts.StateMachine, Role: role, RunLock: lock, Monitoring: parts}
+}
+
+type orchestration struct {
+	scope  constructs.Construct
+	props  *OrchestrationStateMachineProps
+	bucket awss3.IBucket
+	lock   awsdynamodb.Table
+	failed sfn.IChainable
+}
+
+// catch routes every error of a task to the failure path.
+func (o *orchestration) catch(t sfn.TaskStateBase) {
+	t.AddCatch(o.failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+}
+
+// failWith records why a Choice gave up, then takes the failure path.
+func (o *orchestration) failWith(id, cause string) sfn.IChainable {
+	return sfn.NewPass(o.scope, jsii.String(id), &sfn.PassProps{
+		Result:     sfn.Result_FromObject(&map[string]interface{}{"Error": id, "Cause": cause}),
+		ResultPath: jsii.String("$.error"),
+	}).Next(o.failed)
+}
+
+// counter increments $.<name>.count, the bound of a wait loop.
+func (o *orchestration) counter(id, name string) sfn.Pass {
+	return sfn.NewPass(o.scope, jsii.String(id), &sfn.PassProps{
+		Parameters: &map[string]interface{}{"count.$": fmt.Sprintf("States.MathAdd($.%s.count, 1)", name)},
+		ResultPath: jsii.String("$." + name),
+	})
+}
+
+func (o *orchestration) wait(id string, seconds float64) sfn.Wait {
+	return sfn.NewWait(o.scope, jsii.String(id), &sfn.WaitProps{Time: sfn.WaitTime_Duration(awscdk.Duration_Seconds(jsii.Number(seconds)))})
+}
+
+func (o *orchestration) build() sfn.IChainable {
+	fail := sfn.NewFail(o.scope, jsii.String("OrchestrationFailed"), &sfn.FailProps{
+		Error: jsii.String("OrchestrationFailed"),
+		Cause: jsii.String("A step failed after its retries; no file was moved. See the execution's error output."),
+	})
+	release := o.releaseLock("ReleaseLockAfterFailure")
+	// Not owning the lock (or failing to release it) must not hide the failure.
+	release.AddCatch(fail, &sfn.CatchProps{ResultPath: sfn.JsonPath_DISCARD()})
+	o.failed = release.Next(fail)
+
+	read := sfn.NewPass(o.scope, jsii.String("ReadHandoffEvent"), &sfn.PassProps{
+		Comment: jsii.String("The bucket is this stack's own; only the run id is taken from the event."),
+		Parameters: &map[string]interface{}{
+			"run": map[string]interface{}{
+				"runId.$":           "$.detail.runId",
+				"sourcePrefix.$":    fmt.Sprintf("States.Format('%s{}/', $.detail.runId)", SourcePrefix),
+				"curatedPrefix":     CuratedPrefix,
+				"processedPrefix.$": fmt.Sprintf("States.Format('%s{}/', $.detail.runId)", ProcessedPrefix),
+				"archivePrefix.$":   fmt.Sprintf("States.Format('%s{}/', $.detail.runId)", ArchivePrefix),
+			},
+			"lockWaits":    map[string]interface{}{"count": 0},
+			"crawlerPolls": map[string]interface{}{"count": 0},
+			"loadPolls":    map[string]interface{}{"count": 0},
+		},
+	})
+
+	moves := o.moveFiles()
+	load := o.loadIntoSalesforce(moves)
+	job := o.runFilterJob(load, moves)
+	crawl := o.crawl(job)
+	return sfn.Chain_Start(read).Next(o.acquireLock(crawl))
+}
+
+// lockKey is the single item of the lock table.
+func lockKey() *map[string]tasks.DynamoAttributeValue {
+	return &map[string]tasks.DynamoAttributeValue{"lockId": tasks.DynamoAttributeValue_FromString(jsii.String(runLockID))}
+}
+
+func (o *orchestration) putLock(id, condition string, values map[string]tasks.DynamoAttributeValue) tasks.DynamoPutItem {
+	values[":me"] = tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$$.Execution.Id")))
+	task := tasks.NewDynamoPutItem(o.scope, jsii.String(id), &tasks.DynamoPutItemProps{
+		Table: o.lock,
+		Item: &map[string]tasks.DynamoAttributeValue{
+			"lockId": tasks.DynamoAttributeValue_FromString(jsii.String(runLockID)),
+			"owner":  tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$$.Execution.Id"))),
+			"runId":  tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$.run.runId"))),
+		},
+		ConditionExpression:       jsii.String(condition),
+		ExpressionAttributeNames:  &map[string]*string{"#owner": jsii.String("owner")},
+		ExpressionAttributeValues: &values,
+		ResultPath:                sfn.JsonPath_DISCARD(),
+	})
+	workflow.Retriable(task, conditionFailed)
+	return task
+}
+
+// acquireLock takes the run lock, waiting (bounded) while another running
+// execution holds it, and taking over a lock left by one that stopped.
+func (o *orchestration) acquireLock(then sfn.IChainable) sfn.IChainable {
+	acquire := o.putLock("AcquireRunLock", "attribute_not_exists(lockId) OR #owner = :me", map[string]tasks.DynamoAttributeValue{})
+	takeOver := o.putLock("TakeOverStaleLock", "#owner = :stale", map[string]tasks.DynamoAttributeValue{
+		":stale": tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$.lock.Item.owner.S"))),
+	})
+	getOwner := tasks.NewDynamoGetItem(o.scope, jsii.String("GetLockOwner"), &tasks.DynamoGetItemProps{
+		Table: o.lock, Key: lockKey(), ConsistentRead: jsii.Bool(true), ResultPath: jsii.String("$.lock"),
+	})
+	workflow.Retriable(getOwner)
+	describeOwner := tasks.NewCallAwsService(o.scope, jsii.String("DescribeLockOwner"), &tasks.CallAwsServiceProps{
+		Service:    jsii.String("sfn"),
+		Action:     jsii.String("describeExecution"),
+		Parameters: &map[string]interface{}{"ExecutionArn": sfn.JsonPath_StringAt(jsii.String("$.lock.Item.owner.S"))},
+		IamResources: jsii.Strings(*awscdk.Stack_Of(o.scope).FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("states"), Resource: jsii.String("execution"), ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})),
+		IamAction:      jsii.String("states:DescribeExecution"),
+		ResultSelector: &map[string]interface{}{"status": sfn.JsonPath_StringAt(jsii.String("$.Status"))},
+		ResultPath:     jsii.String("$.lockOwner"),
+	})
+	workflow.Retriable(describeOwner, executionNotFound)
+
+	waitForLock := o.wait("WaitForRunLock", lockWaitSeconds)
+	waitForLock.Next(o.counter("CountLockWaits", "lockWaits")).Next(
+		sfn.NewChoice(o.scope, jsii.String("HasLockWaitsLeft"), nil).
+			When(sfn.Condition_NumberLessThan(jsii.String("$.lockWaits.count"), jsii.Number(maxLockWaits)), acquire, nil).
+			Otherwise(o.failWith("LockWaitTimedOut", "Another run held the lock for too long.")))
+
+	acquire.AddCatch(getOwner, &sfn.CatchProps{Errors: jsii.Strings(conditionFailed), ResultPath: sfn.JsonPath_DISCARD()})
+	o.catch(acquire)
+	o.catch(getOwner)
+	getOwner.Next(sfn.NewChoice(o.scope, jsii.String("IsLockStillHeld"), nil).
+		When(sfn.Condition_IsPresent(jsii.String("$.lock.Item.owner.S")), describeOwner, nil).
+		Otherwise(acquire))
+	describeOwner.AddCatch(takeOver, &sfn.CatchProps{Errors: jsii.Strings(executionNotFound), ResultPath: sfn.JsonPath_DISCARD()})
+	o.catch(describeOwner)
+	describeOwner.Next(sfn.NewChoice(o.scope, jsii.String("IsLockOwnerRunning"), nil).
+		When(sfn.Condition_StringEquals(jsii.String("$.lockOwner.status"), jsii.String("RUNNING")), waitForLock, nil).
+		Otherwise(takeOver))
+	takeOver.AddCatch(waitForLock, &sfn.CatchProps{Errors: jsii.Strings(conditionFailed), ResultPath: sfn.JsonPath_DISCARD()})
+	o.catch(takeOver)
+	takeOver.Next(then)
+	return acquire.Next(then)
+}
+
+// releaseLock deletes the lock item if this execution still owns it.
+func (o *orchestration) releaseLock(id string) tasks.DynamoDeleteItem {
+	task := tasks.NewDynamoDeleteItem(o.scope, jsii.String(id), &tasks.DynamoDeleteItemProps{
+		Table:                     o.lock,
+		Key:                       lockKey(),
+		ConditionExpression:       jsii.String("#owner = :me"),
+		ExpressionAttributeNames:  &map[string]*string{"#owner": jsii.String("owner")},
+		ExpressionAttributeValues: &map[string]tasks.DynamoAttributeValue{":me": tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$$.Execution.Id")))},
+		ResultPath:                sfn.JsonPath_DISCARD(),
+	})
+	workflow.Retriable(task, conditionFailed)
+	return task
+}
+
+// crawl starts the crawler (one already running will do) and polls until it
+// is READY, then goes on only if the last crawl SUCCEEDED.
+func (o *orchestration) crawl(then sfn.IChainable) sfn.IChainable {
+	start := tasks.NewCallAwsService(o.scope, jsii.String("StartCrawler"), &tasks.CallAwsServiceProps{
+		Service:      jsii.String("glue"),
+		Action:       jsii.String("startCrawler"),
+		Parameters:   &map[string]interface{}{"Name": o.props.CrawlerName},
+		IamResources: jsii.Strings(o.crawlerArn()),
+		ResultPath:   sfn.JsonPath_DISCARD(),
+	})
+	workflow.Retriable(start, crawlerRunning)
+	get := tasks.NewCallAwsService(o.scope, jsii.String("GetCrawler"), &tasks.CallAwsServiceProps{
+		Service:        jsii.String("glue"),
+		Action:         jsii.String("getCrawler"),
+		Parameters:     &map[string]interface{}{"Name": o.props.CrawlerName},
+		IamResources:   jsii.Strings(o.crawlerArn()),
+		ResultSelector: &map[string]interface{}{"state": sfn.JsonPath_StringAt(jsii.String("$.Crawler.State")), "crawler": sfn.JsonPath_ObjectAt(jsii.String("$.Crawler"))},
+		ResultPath:     jsii.String("$.crawler"),
+	})
+	workflow.Retriable(get)
+	o.catch(get)
+	wait := o.wait("WaitForCrawler", crawlerPollSeconds)
+	start.AddCatch(wait, &sfn.CatchProps{Errors: jsii.Strings(crawlerRunning), ResultPath: sfn.JsonPath_DISCARD()})
+	o.catch(start)
+	wait.Next(get).Next(o.counter("CountCrawlerPolls", "crawlerPolls")).Next(
+		sfn.NewChoice(o.scope, jsii.String("IsCrawlerReady"), nil).
+			When(sfn.Condition_And(
+				sfn.Condition_StringEquals(jsii.String("$.crawler.state"), jsii.String("READY")),
+				sfn.Condition_IsPresent(jsii.String("$.crawler.crawler.LastCrawl.Status")),
+				sfn.Condition_StringEquals(jsii.String("$.crawler.crawler.LastCrawl.Status"), jsii.String("SUCCEEDED"))), then, nil).
+			When(sfn.Condition_StringEquals(jsii.String("$.crawler.state"), jsii.String("READY")),
+				o.failWith("CrawlFailed", "The crawler's last crawl did not succeed."), nil).
+			When(sfn.Condition_NumberLessThan(jsii.String("$.crawlerPolls.count"), jsii.Number(maxCrawlerPolls)), wait, nil).
+			Otherwise(o.failWith("CrawlerTimedOut", "The crawler did not finish in time.")))
+	return start.Next(wait)
+}
+
+func (o *orchestration) crawlerArn() string {
+	return *awscdk.Stack_Of(o.scope).FormatArn(&awscdk.ArnComponents{Service: jsii.String("glue"), Resource: jsii.String("crawler"), ResourceName: o.props.CrawlerName})
+}
+
+// runFilterJob runs the Glue job to completion, reads the counts it wrote,
+// and skips Salesforce when it kept no lead.
+func (o *orchestration) runFilterJob(load, noLeads sfn.IChainable) sfn.IChainable {
+	s3url := func(prefixPath string) *string {
+		return sfn.JsonPath_Format(jsii.String("s3://{}/{}"), o.bucket.BucketName(), sfn.JsonPath_StringAt(jsii.String(prefixPath)))
+	}
+	reportKey := sfn.JsonPath_Format(jsii.String(ReportsPrefix+"{}.json"), sfn.JsonPath_StringAt(jsii.String("$.run.runId")))
+	job := tasks.NewGlueStartJobRun(o.scope, jsii.String("RunFilterJob"), &tasks.GlueStartJobRunProps{
+		GlueJobName:        o.props.FilterJobName,
+		IntegrationPattern: sfn.IntegrationPattern_RUN_JOB,
+		Arguments: sfn.TaskInput_FromObject(&map[string]interface{}{
+			"--run_id":               sfn.JsonPath_StringAt(jsii.String("$.run.runId")),
+			"--input_path":           s3url("$.run.sourcePrefix"),
+			"--curated_csv_path":     jsii.String(fmt.Sprintf("s3://%s/%s", *o.bucket.BucketName(), CuratedPrefix)),
+			"--curated_parquet_path": sfn.JsonPath_Format(jsii.String(fmt.Sprintf("s3://%s/%s{}/", *o.bucket.BucketName(), CuratedParquetPrefix)), sfn.JsonPath_StringAt(jsii.String("$.run.runId"))),
+			"--rejected_path":        sfn.JsonPath_Format(jsii.String(fmt.Sprintf("s3://%s/%s{}/", *o.bucket.BucketName(), RejectedPrefix)), sfn.JsonPath_StringAt(jsii.String("$.run.runId"))),
+			"--report_path":          sfn.JsonPath_Format(jsii.String(fmt.Sprintf("s3://%s/", *o.bucket.BucketName())+"{}"), reportKey),
+		}),
+		ResultPath: sfn.JsonPath_DISCARD(),
+	})
+	// A failed run is the job's answer, not a glitch: catch it, don't rerun it.
+	workflow.Retriable(job, "States.TaskFailed")
+	o.catch(job)
+	report := tasks.NewCallAwsService(o.scope, jsii.String("ReadJobReport"), &tasks.CallAwsServiceProps{
+		Service:        jsii.String("s3"),
+		Action:         jsii.String("getObject"),
+		Parameters:     &map[string]interface{}{"Bucket": o.bucket.BucketName(), "Key": reportKey},
+		IamResources:   jsii.Strings(*o.bucket.ArnForObjects(jsii.String(ReportsPrefix + "*"))),
+		ResultSelector: &map[string]interface{}{"report": sfn.JsonPath_StringToJson(sfn.JsonPath_StringAt(jsii.String("$.Body")))},
+		ResultPath:     jsii.String("$.job"),
+	})
+	workflow.Retriable(report)
+	o.catch(report)
+	return sfn.Chain_Start(job).Next(report).Next(
+		sfn.NewChoice(o.scope, jsii.String("DidJobKeepLeads"), nil).
+			When(sfn.Condition_NumberGreaterThan(jsii.String("$.job.report.kept"), jsii.Number(0)), load, nil).
+			Otherwise(noLeads))
+}
+
+// loadIntoSalesforce starts the flow for this run and polls its execution
+// until it ends; only a Successful run goes on to then.
+func (o *orchestration) loadIntoSalesforce(then sfn.IChainable) sfn.IChainable {
+	flowArn := *awscdk.Stack_Of(o.scope).FormatArn(&awscdk.ArnComponents{Service: jsii.String("appflow"), Resource: jsii.String("flow"), ResourceName: o.props.SalesforceFlowName})
+	start := tasks.NewCallAwsService(o.scope, jsii.String("StartSalesforceLoad"), &tasks.CallAwsServiceProps{
+		Service: jsii.String("appflow"),
+		Action:  jsii.String("startFlow"),
+		Parameters: &map[string]interface{}{
+			"FlowName": o.props.SalesforceFlowName,
+			// The same run never starts a second flow execution.
+			"ClientToken": sfn.JsonPath_StringAt(jsii.String("$.run.runId")),
+		},
+		IamResources:   jsii.Strings(flowArn),
+		ResultSelector: &map[string]interface{}{"executionId": sfn.JsonPath_StringAt(jsii.String("$.ExecutionId"))},
+		ResultPath:     jsii.String("$.load"),
+	})
+	workflow.Retriable(start)
+	o.catch(start)
+	describe := tasks.NewCallAwsService(o.scope, jsii.String("DescribeSalesforceLoad"), &tasks.CallAwsServiceProps{
+		Service:        jsii.String("appflow"),
+		Action:         jsii.String("describeFlowExecutionRecords"),
+		Parameters:     &map[string]interface{}{"FlowName": o.props.SalesforceFlowName, "MaxResults": 1},
+		IamResources:   jsii.Strings(flowArn),
+		IamAction:      jsii.String("appflow:DescribeFlowExecutionRecords"),
+		ResultSelector: &map[string]interface{}{"executions": sfn.JsonPath_ListAt(jsii.String("$.FlowExecutions"))},
+		ResultPath:     jsii.String("$.loadStatus"),
+	})
+	workflow.Retriable(describe)
+	o.catch(describe)
+
+	// Runs are serialized, so the newest execution of the flow is ours once it is listed.
+	ours := sfn.Condition_And(
+		sfn.Condition_IsPresent(jsii.String("$.loadStatus.executions[0].ExecutionId")),
+		sfn.Condition_StringEqualsJsonPath(jsii.String("$.loadStatus.executions[0].ExecutionId"), jsii.String("$.load.executionId")))
+	status := func(values ...string) sfn.Condition {
+		var c []sfn.Condition
+		for _, v := range values {
+			c = append(c, sfn.Condition_StringEquals(jsii.String("$.loadStatus.executions[0].ExecutionStatus"), jsii.String(v)))
+		}
+		return sfn.Condition_Or(c...)
+	}
+	wait := o.wait("WaitForSalesforceLoad", loadPollSeconds)
+	wait.Next(describe).Next(o.counter("CountLoadPolls", "loadPolls")).Next(
+		sfn.NewChoice(o.scope, jsii.String("IsLoadDone"), nil).
+			When(sfn.Condition_And(ours, status("Successful")), then, nil).
+			When(sfn.Condition_And(ours, status("Error", "Canceled", "CancelStarted")),
+				o.failWith("LoadFailed", "The Salesforce flow run ended in Error or was canceled; see AppFlow's run history and the errors/ prefix."), nil).
+			When(sfn.Condition_NumberLessThan(jsii.String("$.loadPolls.count"), jsii.Number(maxLoadPolls)), wait, nil).
+			Otherwise(o.failWith("LoadTimedOut", "The Salesforce flow run did not end in time.")))
+	return start.Next(wait)
+}
+
+// moveFiles moves curated/ to processed/<run>/ and inbox/<run>/ to
+// archive/<run>/, then releases the lock. It runs only after a confirmed load
+// (or when the job kept no lead).
+func (o *orchestration) moveFiles() sfn.IChainable {
+	curated := s3steps.ForEachObject(o.scope, "MoveCurated", o.bucket, "$.run.curatedPrefix", "$.movedCurated", 40,
+		s3steps.Move(o.scope, s3steps.MoveIDs{Copy: "CopyCuratedToProcessed", Delete: "DeleteCuratedObject", Done: "CuratedObjectMoved"},
+			o.bucket, CuratedPrefix, ProcessedPrefix, "States.Format('{}{}', $.run.processedPrefix, $.fileName)"))
+	curated.AddCatch(o.failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	source := s3steps.ForEachObject(o.scope, "ArchiveSource", o.bucket, "$.run.sourcePrefix", "$.archivedSource", 40,
+		s3steps.Move(o.scope, s3steps.MoveIDs{Copy: "CopySourceToArchive", Delete: "DeleteSourceObject", Done: "SourceObjectArchived"},
+			o.bucket, SourcePrefix, ArchivePrefix, "States.Format('{}{}', $.run.archivePrefix, $.fileName)"))
+	source.AddCatch(o.failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	release := o.releaseLock("ReleaseRunLock")
+	done := sfn.NewSucceed(o.scope, jsii.String("RunComplete"), nil)
+	// Someone took the lock over, believing this execution gone: the work is done anyway.
+	release.AddCatch(done, &sfn.CatchProps{Errors: jsii.Strings(conditionFailed), ResultPath: sfn.JsonPath_DISCARD()})
+	o.catch(release)
+	return sfn.Chain_Start(curated).Next(source).Next(release).Next(done)
+}
