@@ -40,7 +40,7 @@ type Producer struct {
 	Region  string  `json:"region"`
 	Marketo Marketo `json:"marketo"`
 	// ArchiveRetentionDays is how long handed-off files stay in archive/. Default: 365.
-	ArchiveRetentionDays int `json:"archiveRetentionDays"`
+	ArchiveRetentionDays *int `json:"archiveRetentionDays"`
 	// AlarmEmail receives failed-execution alarms. Default: no subscription.
 	AlarmEmail string `json:"alarmEmail"`
 }
@@ -62,9 +62,9 @@ type Consumer struct {
 	Salesforce Salesforce `json:"salesforce"`
 	FilterJob  FilterJob  `json:"filterJob"`
 	// EventArchiveRetentionDays keeps hand-off events for replay. Default: 30.
-	EventArchiveRetentionDays int `json:"eventArchiveRetentionDays"`
+	EventArchiveRetentionDays *int `json:"eventArchiveRetentionDays"`
 	// ArchiveRetentionDays is how long processed files stay in archive/. Default: 365.
-	ArchiveRetentionDays int    `json:"archiveRetentionDays"`
+	ArchiveRetentionDays *int   `json:"archiveRetentionDays"`
 	AlarmEmail           string `json:"alarmEmail"`
 }
 
@@ -80,8 +80,8 @@ type Salesforce struct {
 // FilterJob sizes the Glue job.
 type FilterJob struct {
 	WorkerType      string `json:"workerType"`
-	NumberOfWorkers int    `json:"numberOfWorkers"`
-	TimeoutMinutes  int    `json:"timeoutMinutes"`
+	NumberOfWorkers *int   `json:"numberOfWorkers"`
+	TimeoutMinutes  *int   `json:"timeoutMinutes"`
 }
 
 var (
@@ -207,7 +207,7 @@ func (d *Deployment) Validate() error {
 		}
 		add(validate.Required(key+".salesforce.connectorProfile", c.Salesforce.ConnectorProfile))
 		add(consumer.ValidateLeadMapping(key+".salesforce", c.Salesforce.FieldMapping, c.Salesforce.IdField))
-		add(consumer.ValidateJobSizing(key+".filterJob", c.FilterJob.WorkerType, float64(c.FilterJob.NumberOfWorkers), float64(c.FilterJob.TimeoutMinutes)))
+		add(consumer.ValidateJobSizing(key+".filterJob", c.FilterJob.WorkerType, float64(*c.FilterJob.NumberOfWorkers), float64(*c.FilterJob.TimeoutMinutes)))
 		add(positive(key+".eventArchiveRetentionDays", c.EventArchiveRetentionDays))
 		add(positive(key+".archiveRetentionDays", c.ArchiveRetentionDays))
 		add(email(key+".alarmEmail", c.AlarmEmail))
@@ -238,15 +238,16 @@ func setDefault(s *string, v string) {
 	}
 }
 
-func setDefaultInt(n *int, v int) {
-	if *n == 0 {
-		*n = v
+// setDefaultInt fills an absent number; an explicit 0 stays, to be rejected.
+func setDefaultInt(n **int, v int) {
+	if *n == nil {
+		*n = &v
 	}
 }
 
-func positive(key string, n int) error {
-	if n < 1 {
-		return fmt.Errorf("%s must be at least 1, got %d", key, n)
+func positive(key string, n *int) error {
+	if *n < 1 {
+		return fmt.Errorf("%s must be at least 1, got %d", key, *n)
 	}
 	return nil
 }

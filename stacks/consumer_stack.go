@@ -61,7 +61,7 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		BucketName:           jsii.String(naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region)),
 		ProducerAccount:      jsii.String(d.Producer.Account),
 		HandoffRoleArn:       roleArn,
-		ArchiveRetentionDays: jsii.Number(float64(c.ArchiveRetentionDays)),
+		ArchiveRetentionDays: jsii.Number(float64(*c.ArchiveRetentionDays)),
 	})
 	catalog := consumer.NewLeadsCatalog(stack, jsii.String(CatalogID), &consumer.LeadsCatalogProps{
 		Bucket: inbox.Bucket, Name: jsii.String(name),
@@ -73,8 +73,8 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		SecurityConfiguration: catalog.SecurityConfiguration,
 		Key:                   catalog.Key,
 		WorkerType:            jsii.String(c.FilterJob.WorkerType),
-		NumberOfWorkers:       jsii.Number(float64(c.FilterJob.NumberOfWorkers)),
-		TimeoutMinutes:        jsii.Number(float64(c.FilterJob.TimeoutMinutes)),
+		NumberOfWorkers:       jsii.Number(float64(*c.FilterJob.NumberOfWorkers)),
+		TimeoutMinutes:        jsii.Number(float64(*c.FilterJob.TimeoutMinutes)),
 	})
 	mapping := map[string]*string{}
 	for column, field := range c.Salesforce.FieldMapping {
@@ -99,7 +99,7 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		ProducerAccount:      jsii.String(d.Producer.Account),
 		HandoffRoleArn:       roleArn,
 		StateMachine:         orchestration.StateMachine,
-		ArchiveRetentionDays: jsii.Number(float64(c.EventArchiveRetentionDays)),
+		ArchiveRetentionDays: jsii.Number(float64(*c.EventArchiveRetentionDays)),
 	})
 
 	output(stack, "HandoffBusArn", bus.EventBus.EventBusArn(), "The producer puts hand-off events here")

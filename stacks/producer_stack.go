@@ -50,7 +50,7 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 	stack := awscdk.NewStack(scope, jsii.String(ProducerStackName(d)), &sp)
 
 	landing := producer.NewLandingBucket(stack, jsii.String(LandingID), &producer.LandingBucketProps{
-		ArchiveRetentionDays: jsii.Number(float64(d.Producer.ArchiveRetentionDays)),
+		ArchiveRetentionDays: jsii.Number(float64(*d.Producer.ArchiveRetentionDays)),
 	})
 	m := d.Producer.Marketo
 	flow := producer.NewMarketoFlow(stack, jsii.String(MarketoID), &producer.MarketoFlowProps{

@@ -1,0 +1,218 @@
+package producer_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/constructs/producer"
+	"github.com/leadbridge/leadbridge/internal/cdktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newStack() awscdk.Stack {
+	return awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("eu-west-1")},
+	})
+}
+
+var twoConsumers = []*producer.ConsumerTarget{
+	{Name: "sales", BucketName: "lb-sales-inbox", EventBusArn: "arn:aws:events:eu-west-1:222222222222:event-bus/lb-handoff"},
+	{Name: "partners", BucketName: "lb-partners-inbox", EventBusArn: "arn:aws:events:eu-west-1:333333333333:event-bus/lb-handoff"},
+}
+
+// handoffStack builds a landing bucket and a hand-off state machine for consumers.
+func handoffStack(t *testing.T, consumers []*producer.ConsumerTarget) cdktest.Template {
+	stack := newStack()
+	landing := producer.NewLandingBucket(stack, jsii.String("Landing"), nil)
+	producer.NewHandoffStateMachine(stack, jsii.String("Handoff"), &producer.HandoffStateMachineProps{
+		LandingBucket: landing.Bucket, FlowName: jsii.String("lb-marketo-leads"),
+		Consumers: &consumers, RoleName: jsii.String("lb-handoff"),
+	})
+	return cdktest.Synth(t, stack)
+}
+
+func TestLandingBucket_IsEncryptedVersionedAndTLSOnly(t *testing.T) {
+	// GIVEN a landing bucket
+	stack := newStack()
+	producer.NewLandingBucket(stack, jsii.String("Landing"), nil)
+	// WHEN synthesized
+	tpl := cdktest.Synth(t, stack)
+	// THEN the data bucket is encrypted, versioned, logged and retained
+	buckets := tpl.Resources("AWS::S3::Bucket")
+	require.Len(t, buckets, 2, "the data bucket and its access log bucket")
+	var data map[string]any
+	for id, b := range buckets {
+		if strings.HasPrefix(id, "LandingBucket") {
+			data = b
+		}
+	}
+	require.NotNil(t, data, "logical ID of the landing bucket must stay LandingBucket*")
+	assert.Equal(t, "Retain", data["DeletionPolicy"])
+	props := cdktest.JSON(data["Properties"])
+	assert.Contains(t, props, `"SSEAlgorithm":"AES256"`)
+	assert.Contains(t, props, `"VersioningConfiguration":{"Status":"Enabled"}`)
+	assert.Contains(t, props, `"LoggingConfiguration"`)
+	assert.Contains(t, props, `"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":7}`)
+	assert.Contains(t, props, `"Prefix":"archive/"`)
+	policies := cdktest.JSON(tpl.Resources("AWS::S3::BucketPolicy"))
+	assert.Contains(t, policies, `"aws:SecureTransport":"false"`)
+}
+
+func TestLandingBucket_LetsOnlyThisAccountsAppFlowWrite(t *testing.T) {
+	stack := newStack()
+	producer.NewLandingBucket(stack, jsii.String("Landing"), nil)
+	tpl := cdktest.Synth(t, stack)
+	policy := cdktest.JSON(tpl.Resources("AWS::S3::BucketPolicy"))
+	assert.Contains(t, policy, `"Service":"appflow.amazonaws.com"`)
+	assert.Contains(t, policy, `"aws:SourceAccount":"111111111111"`)
+	assert.Contains(t, policy, `"s3:PutObject"`)
+}
+
+func TestLandingBucket_RejectsArchiveRetentionOfZero(t *testing.T) {
+	err := cdktest.Recover(func() {
+		producer.NewLandingBucket(newStack(), jsii.String("Landing"), &producer.LandingBucketProps{ArchiveRetentionDays: jsii.Number(0)})
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ArchiveRetentionDays must be a whole number of days of at least 1, got 0")
+}
+
+func TestMarketoFlow_PullsIncrementallyOnScheduleAsParquet(t *testing.T) {
+	// GIVEN a Marketo flow with defaults
+	stack := newStack()
+	landing := producer.NewLandingBucket(stack, jsii.String("Landing"), nil)
+	producer.NewMarketoFlow(stack, jsii.String("Flow"), &producer.MarketoFlowProps{
+		FlowName: jsii.String("lb-marketo-leads"), ConnectorProfileName: jsii.String("marketo"), Bucket: landing.Bucket,
+	})
+	// WHEN synthesized
+	flow := cdktest.Synth(t, stack).Only(t, "AWS::AppFlow::Flow")
+	// THEN it is scheduled daily, incremental on updatedAt, writes Parquet, and projects the fields
+	text := cdktest.JSON(flow)
+	assert.Equal(t, "Active", flow["FlowStatus"])
+	assert.Contains(t, text, `"ScheduleExpression":"rate(1days)"`)
+	assert.Contains(t, text, `"DataPullMode":"Incremental"`)
+	assert.Contains(t, text, `"DatetimeTypeFieldName":"updatedAt"`)
+	assert.Contains(t, text, `"FileType":"PARQUET"`)
+	assert.Contains(t, text, `"ConnectorType":"Marketo"`)
+	assert.Contains(t, text, `"Object":"leads"`)
+	assert.Contains(t, text, `"ConnectorOperator":{"Marketo":"PROJECTION"}`)
+	assert.Contains(t, text, `"doNotCall"`)
+}
+
+func TestMarketoFlow_RejectsBadProps(t *testing.T) {
+	cases := map[string]struct {
+		props producer.MarketoFlowProps
+		want  string
+	}{
+		"schedule with a space": {producer.MarketoFlowProps{Schedule: jsii.String("rate(1 day)")}, `Schedule must look like rate(1days) or rate(6hours), got "rate(1 day)"`},
+		"schedule in minutes":   {producer.MarketoFlowProps{Schedule: jsii.String("rate(5minutes)")}, "Marketo flows run at most hourly"},
+		"empty field list":      {producer.MarketoFlowProps{Fields: &[]*string{}}, "Fields must list at least one Marketo field, got none"},
+		"no doNotCall":          {producer.MarketoFlowProps{Fields: jsii.Strings("id", "updatedAt")}, `Fields must include "doNotCall"`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			stack := newStack()
+			landing := producer.NewLandingBucket(stack, jsii.String("Landing"), nil)
+			tc.props.FlowName, tc.props.ConnectorProfileName, tc.props.Bucket = jsii.String("f"), jsii.String("p"), landing.Bucket
+			err := cdktest.Recover(func() { producer.NewMarketoFlow(stack, jsii.String("Flow"), &tc.props) })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestCompletionRule_MatchesThisFlowsSuccessfulRuns(t *testing.T) {
+	stack := newStack()
+	landing := producer.NewLandingBucket(stack, jsii.String("Landing"), nil)
+	handoff := producer.NewHandoffStateMachine(stack, jsii.String("Handoff"), &producer.HandoffStateMachineProps{
+		LandingBucket: landing.Bucket, FlowName: jsii.String("lb-marketo-leads"), Consumers: &twoConsumers, RoleName: jsii.String("lb-handoff"),
+	})
+	producer.NewCompletionRule(stack, jsii.String("Trigger"), &producer.CompletionRuleProps{FlowName: jsii.String("lb-marketo-leads"), StateMachine: handoff.StateMachine})
+	rule := cdktest.Synth(t, stack).Only(t, "AWS::Events::Rule")
+	assert.Equal(t, map[string]any{
+		"source":      []any{"aws.appflow"},
+		"detail-type": []any{"AppFlow End Flow Run Report"},
+		"detail":      map[string]any{"flow-name": []any{"lb-marketo-leads"}, "status": []any{"Execution Successful"}},
+	}, rule["EventPattern"])
+	target := cdktest.JSON(rule["Targets"])
+	assert.Contains(t, target, `"DeadLetterConfig"`)
+	assert.Contains(t, target, `"RetryPolicy"`)
+}
+
+func TestHandoff_FailsWithoutConsumers(t *testing.T) {
+	err := cdktest.Recover(func() { handoffStack(t, nil) })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "HandoffStateMachine: Consumers must list at least one consumer, got none")
+}
+
+func TestHandoff_RejectsABadBusArn(t *testing.T) {
+	err := cdktest.Recover(func() {
+		handoffStack(t, []*producer.ConsumerTarget{{Name: "sales", BucketName: "lb-sales-inbox", EventBusArn: "lb-handoff"}})
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `Consumers[0].EventBusArn must be an event bus ARN, got "lb-handoff"`)
+}
+
+func TestHandoff_CopiesToEveryConsumerBeforeArchivingThenNotifies(t *testing.T) {
+	// GIVEN two consumers
+	def := handoffStack(t, twoConsumers).StateMachineDefinition(t, "HandoffStateMachine")
+	// THEN copying is one Distributed Map whose items copy to each consumer in turn
+	copyMap := def.States["CopyToConsumers"]
+	require.NotNil(t, copyMap.ItemProcessor, "CopyToConsumers must be a Map")
+	assert.Equal(t, "DISTRIBUTED", copyMap.Raw["ItemProcessor"].(map[string]any)["ProcessorConfig"].(map[string]any)["Mode"])
+	assert.Contains(t, cdktest.JSON(copyMap.Raw["ItemReader"]), "s3:listObjectsV2", "the map must page through the listing itself")
+	assert.Equal(t, "CopyTo_sales", copyMap.ItemProcessor.StartAt)
+	assert.Equal(t, "CopyTo_partners", copyMap.ItemProcessor.States["CopyTo_sales"].Next)
+	// AND archiving comes only after the whole copy map, and events only after archiving
+	assert.Equal(t, "ArchiveRun", copyMap.Next)
+	archive := def.States["ArchiveRun"]
+	assert.Equal(t, "CopyToArchive", archive.ItemProcessor.StartAt)
+	assert.Equal(t, "DeleteLandedObject", archive.ItemProcessor.States["CopyToArchive"].Next, "delete only after the archive copy")
+	assert.Equal(t, "Notify_sales", archive.Next)
+	assert.Equal(t, "Notify_partners", def.States["Notify_sales"].Next)
+	assert.Contains(t, cdktest.JSON(def.States["Notify_sales"].Parameters), `"Source":"leadbridge.handoff"`)
+	// AND no path from the start reaches ArchiveRun without passing CopyToConsumers
+	before := def.Reachable("ReadRunFromEvent")
+	delete(before, "CopyToConsumers")
+	for name := range before {
+		assert.NotEqual(t, "ArchiveRun", def.States[name].Next, "%s leads to ArchiveRun", name)
+	}
+}
+
+func TestHandoff_EveryTaskRetriesWithJitterAndIsCaught(t *testing.T) {
+	def := handoffStack(t, twoConsumers).StateMachineDefinition(t, "HandoffStateMachine")
+	for name, s := range def.All() {
+		if s.Type != "Task" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			last := s.Retry[len(s.Retry)-1]
+			assert.Equal(t, []any{"States.ALL"}, last["ErrorEquals"])
+			assert.Equal(t, "FULL", last["JitterStrategy"])
+			assert.EqualValues(t, 2, last["BackoffRate"])
+			// Top-level tasks fail into the failure path; item tasks fail their Map, which does.
+			if _, top := def.States[name]; top {
+				assert.Contains(t, cdktest.JSON(s.Catch), `"Next":"HandoffFailed"`)
+			}
+		})
+	}
+	for _, m := range []string{"CopyToConsumers", "ArchiveRun"} {
+		assert.Contains(t, cdktest.JSON(def.States[m].Catch), `"Next":"HandoffFailed"`, m)
+	}
+}
+
+func TestHandoff_RoleHasFixedNameAndNoWildcardActions(t *testing.T) {
+	tpl := handoffStack(t, twoConsumers)
+	roles := cdktest.JSON(tpl.Resources("AWS::IAM::Role"))
+	assert.Contains(t, roles, `"RoleName":"lb-handoff"`)
+	policies := cdktest.JSON(tpl.Resources("AWS::IAM::Policy"))
+	assert.NotContains(t, policies, `"Action":"*"`)
+	assert.NotContains(t, policies, `"s3:*"`)
+	assert.NotContains(t, policies, `"s3:copyObject"`, "CopyObject is no IAM action")
+	assert.Contains(t, policies, `lb-sales-inbox/inbox/*`)
+	assert.Contains(t, policies, `lb-partners-inbox/inbox/*`)
+	assert.Contains(t, policies, `arn:aws:events:eu-west-1:222222222222:event-bus/lb-handoff`)
+	assert.Contains(t, policies, `arn:aws:events:eu-west-1:333333333333:event-bus/lb-handoff`)
+}
