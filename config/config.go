@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -117,7 +118,7 @@ func Parse(data []byte) (*Deployment, error) {
 	if err := dec.Decode(&d); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return nil, fmt.Errorf("%s must be a %s, got a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+			return nil, fmt.Errorf("%s must be %s, got a JSON %s", typeErr.Field, describeType(typeErr.Type), typeErr.Value)
 		}
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -201,7 +202,7 @@ func (d *Deployment) Validate() error {
 		add(validate.Required(key+".region", c.Region))
 		if c.Region != "" {
 			add(validate.Region(key+".region", c.Region))
-			if p.Region != "" && c.Region != p.Region {
+			if validate.Region("", p.Region) == nil && p.Region != "" && c.Region != p.Region {
 				add(fmt.Errorf("%s.region %q differs from producer.region %q: cross-region hand-off is not supported", key, c.Region, p.Region))
 			}
 		}
@@ -230,6 +231,22 @@ func (d *Deployment) ConsumerTargets() []producer.ConsumerTarget {
 		})
 	}
 	return targets
+}
+
+func describeType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice:
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(describeType(t.Elem()), "an "), "a ") + "s"
+	case reflect.Map:
+		return "an object"
+	case reflect.Int:
+		return "a whole number"
+	default:
+		return "a " + t.Kind().String()
+	}
 }
 
 func setDefault(s *string, v string) {

@@ -1,0 +1,154 @@
+package consumer_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/constructs/consumer"
+	"github.com/leadbridge/leadbridge/internal/cdktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const handoffRole = "arn:aws:iam::111111111111:role/lb-handoff"
+
+// consumerTemplate composes every consumer construct, as the stack does.
+func consumerTemplate(t *testing.T, mapping *map[string]*string) cdktest.Template {
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("222222222222"), Region: jsii.String("eu-west-1")},
+	})
+	inbox := consumer.NewInboxBucket(stack, jsii.String("Inbox"), &consumer.InboxBucketProps{
+		BucketName: jsii.String("lb-sales-inbox"), ProducerAccount: jsii.String("111111111111"), HandoffRoleArn: jsii.String(handoffRole),
+	})
+	catalog := consumer.NewLeadsCatalog(stack, jsii.String("Catalog"), &consumer.LeadsCatalogProps{Bucket: inbox.Bucket, Name: jsii.String("lb-sales")})
+	job := consumer.NewFilterJob(stack, jsii.String("Job"), &consumer.FilterJobProps{
+		JobName: jsii.String("lb-sales-filter"), ScriptPath: jsii.String("../../glue-scripts/filter_leads.py"), Bucket: inbox.Bucket,
+		SecurityConfiguration: catalog.SecurityConfiguration, Key: catalog.Key,
+	})
+	flow := consumer.NewSalesforceFlow(stack, jsii.String("Flow"), &consumer.SalesforceFlowProps{
+		FlowName: jsii.String("lb-sales-sf"), ConnectorProfileName: jsii.String("sf"), Bucket: inbox.Bucket, FieldMapping: mapping,
+	})
+	orchestration := consumer.NewOrchestrationStateMachine(stack, jsii.String("Orchestration"), &consumer.OrchestrationStateMachineProps{
+		Bucket: inbox.Bucket, CrawlerName: catalog.Crawler.Name(), FilterJobName: job.JobName, SalesforceFlowName: flow.FlowName,
+	})
+	consumer.NewHandoffBus(stack, jsii.String("Bus"), &consumer.HandoffBusProps{
+		EventBusName: jsii.String("lb-handoff"), ProducerAccount: jsii.String("111111111111"), HandoffRoleArn: jsii.String(handoffRole),
+		StateMachine: orchestration.StateMachine,
+	})
+	return cdktest.Synth(t, stack)
+}
+
+func TestInboxBucket_TrustsTheProducerRoleByNameThroughItsAccount(t *testing.T) {
+	// GIVEN a consumer  WHEN synthesized
+	policy := cdktest.JSON(consumerTemplate(t, nil).Resources("AWS::S3::BucketPolicy"))
+	// THEN the producer account root is the principal, narrowed to the hand-off role, on inbox/ only
+	assert.Contains(t, policy, `"Sid":"ProducerHandoffWritesInbox"`)
+	assert.Contains(t, policy, `:iam::111111111111:root`)
+	assert.Contains(t, policy, `"ArnEquals":{"aws:PrincipalArn":"`+handoffRole+`"}`)
+	assert.Contains(t, policy, `/inbox/*`)
+	assert.Contains(t, policy, `"aws:SourceAccount":"222222222222"`, "AppFlow statements are guarded against the confused deputy")
+	assert.Contains(t, policy, `/curated/*`)
+	assert.Contains(t, policy, `/errors/*`)
+}
+
+func TestHandoffBus_AcceptsOnlyTheProducersHandoffEvents(t *testing.T) {
+	tpl := consumerTemplate(t, nil)
+	bus := cdktest.JSON(tpl.Only(t, "AWS::Events::EventBus"))
+	assert.Contains(t, bus, `"Name":"lb-handoff"`)
+	policy := cdktest.JSON(tpl.Only(t, "AWS::Events::EventBusPolicy"))
+	assert.Contains(t, policy, `"events:source":"leadbridge.handoff"`)
+	assert.Contains(t, policy, `"events:detail-type":"Leads Handed Off"`)
+	assert.Contains(t, policy, `:iam::111111111111:root`)
+	assert.Contains(t, policy, `"aws:PrincipalArn":"`+handoffRole+`"`)
+	assert.Contains(t, cdktest.JSON(tpl.Only(t, "AWS::Events::Archive")), `"RetentionDays":30`)
+	assert.Contains(t, cdktest.JSON(tpl.Only(t, "AWS::Events::Rule")), `"DeadLetterConfig"`)
+}
+
+func TestFilterJob_IsGlue5WithItsScriptAsAnAsset(t *testing.T) {
+	job := consumerTemplate(t, nil).Only(t, "AWS::Glue::Job")
+	assert.Equal(t, "5.0", job["GlueVersion"])
+	assert.Equal(t, "G.1X", job["WorkerType"])
+	assert.EqualValues(t, 2, job["NumberOfWorkers"])
+	assert.Contains(t, cdktest.JSON(job["Command"]), `"Name":"glueetl"`)
+	assert.Contains(t, cdktest.JSON(job["Command"]), `.py`, "the script location is the uploaded asset")
+	assert.NotNil(t, job["SecurityConfiguration"])
+}
+
+func TestFilterJob_RejectsZeroWorkers(t *testing.T) {
+	err := consumer.ValidateJobSizing("filterJob", "G.1X", 0, 60)
+	require.Error(t, err)
+	assert.Equal(t, "filterJob.numberOfWorkers must be a whole number from 2 to 299, got 0", err.Error())
+}
+
+func TestSalesforceFlow_UpsertsLeadsFromCuratedCSV(t *testing.T) {
+	flow := consumerTemplate(t, nil).Only(t, "AWS::AppFlow::Flow")
+	text := cdktest.JSON(flow)
+	assert.Contains(t, text, `"S3InputFileType":"CSV"`)
+	assert.Contains(t, text, `"BucketPrefix":"curated"`)
+	assert.Contains(t, text, `"Object":"Lead"`)
+	assert.Contains(t, text, `"WriteOperationType":"UPSERT"`)
+	assert.Contains(t, text, `"IdFieldNames":["Email"]`)
+	assert.Contains(t, text, `"ConnectorOperator":{"S3":"PROJECTION"}`)
+	assert.Contains(t, text, `"DestinationField":"DoNotCall"`)
+	assert.Equal(t, "OnDemand", flow["TriggerConfig"].(map[string]any)["TriggerType"])
+}
+
+func TestSalesforceFlow_RejectsAnEmptyMapping(t *testing.T) {
+	err := cdktest.Recover(func() { consumerTemplate(t, &map[string]*string{}) })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "SalesforceFlow.fieldMapping must map at least one curated column to a Lead field, got none")
+}
+
+func TestOrchestration_CrawlsRunsJobLoadsThenMoves(t *testing.T) {
+	def := consumerTemplate(t, nil).StateMachineDefinition(t, "OrchestrationStateMachine")
+	s := def.States
+	// The run lock comes first.
+	assert.Equal(t, "AcquireRunLock", s["ReadHandoffEvent"].Next)
+	// Crawler loop: start, wait, get, count, choose; a running crawler is not a failure.
+	assert.Contains(t, cdktest.JSON(s["StartCrawler"].Catch), `"ErrorEquals":["Glue.CrawlerRunningException"],"Next":"WaitForCrawler"`)
+	assert.Equal(t, "GetCrawler", s["WaitForCrawler"].Next)
+	assert.Equal(t, "IsCrawlerReady", s["CountCrawlerPolls"].Next)
+	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"Next":"RunFilterJob"`)
+	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"NumericLessThan":120`, "the crawler loop is bounded")
+	// The job runs to completion (.sync) and its report decides whether Salesforce is called.
+	assert.Contains(t, s["RunFilterJob"].Resource, "glue:startJobRun.sync")
+	assert.Equal(t, "DidJobKeepLeads", s["ReadJobReport"].Next)
+	assert.Equal(t, "MoveCurated", s["DidJobKeepLeads"].Default, "no rows: AppFlow is not called")
+	// AppFlow: start with the run id as client token, then a bounded poll loop.
+	assert.Contains(t, cdktest.JSON(s["StartSalesforceLoad"].Parameters), `"ClientToken.$":"$.run.runId"`)
+	assert.Equal(t, "DescribeSalesforceLoad", s["WaitForSalesforceLoad"].Next)
+	choices := cdktest.JSON(s["IsLoadDone"].Choices)
+	assert.Contains(t, choices, `"StringEquals":"Successful"`)
+	assert.Contains(t, choices, `"Next":"MoveCurated"`)
+	assert.Contains(t, choices, `"Next":"LoadFailed"`)
+	assert.Contains(t, choices, `"NumericLessThan":240`)
+	// Moves come only after the load, and the lock is released last.
+	assert.Equal(t, "ArchiveSource", s["MoveCurated"].Next)
+	assert.Equal(t, "ReleaseRunLock", s["ArchiveSource"].Next)
+	assert.Equal(t, "DeleteCuratedObject", s["MoveCurated"].ItemProcessor.States["CopyCuratedToProcessed"].Next)
+	before := def.Reachable("ReadHandoffEvent")
+	for name := range before {
+		if s[name].Next == "MoveCurated" || s[name].Default == "MoveCurated" {
+			assert.Contains(t, []string{"DidJobKeepLeads"}, name)
+		}
+	}
+}
+
+func TestOrchestration_EveryFailureReleasesTheLockAndFails(t *testing.T) {
+	def := consumerTemplate(t, nil).StateMachineDefinition(t, "OrchestrationStateMachine")
+	for name, s := range def.States {
+		if s.Type != "Task" && s.Type != "Map" {
+			continue
+		}
+		if name == "ReleaseLockAfterFailure" {
+			assert.Contains(t, cdktest.JSON(s.Catch), `"Next":"OrchestrationFailed"`)
+			continue
+		}
+		assert.Contains(t, cdktest.JSON(s.Catch), `"ErrorEquals":["States.ALL"],"Next":"ReleaseLockAfterFailure","ResultPath":"$.error"`, name)
+		if s.Type == "Task" {
+			assert.Equal(t, "FULL", s.Retry[len(s.Retry)-1]["JitterStrategy"], name)
+		}
+	}
+	assert.Equal(t, "OrchestrationFailed", def.States["ReleaseLockAfterFailure"].Next)
+}
