@@ -118,7 +118,7 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 		Id:     jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("A Distributed Map manages child executions of this state machine only; their names are generated at run time."),
 		AppliesTo: &[]interface{}{
-			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:[^:]+:states:[^:]+:\d{12}:(stateMachine|execution|mapRun):.*\*$/g`)},
+			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:(<AWS::Partition>|[^:]+):states:[^:]+:\d{12}:(stateMachine|execution|mapRun):.*\*$/g`)},
 		},
 	}}, jsii.Bool(true))
 	return Parts{StateMachine: sm, LogGroup: logs, AlarmTopic: topic, Alarm: alarm}
