@@ -82,3 +82,11 @@ func TestParse_RejectsBadConfigurationWithOneLineNamingKeyAndValue(t *testing.T)
 		})
 	}
 }
+
+func BenchmarkParse_Example(b *testing.B) {
+	for b.Loop() {
+		if _, err := config.Parse(config.Example); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

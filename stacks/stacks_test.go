@@ -88,3 +88,16 @@ func TestApp_StatefulResourcesKeepTheirLogicalIDs(t *testing.T) {
 	assert.Contains(t, consumerTpl.Resources("AWS::S3::Bucket"), "InboxBucket1EDE8E4F")
 	assert.Contains(t, consumerTpl.Resources("AWS::Events::EventBus"), "HandoffBus00D0B021")
 }
+
+// BenchmarkSynth_ExampleApp measures what `cdk synth` spends in the app: the
+// producer and two consumer stacks, with cdk-nag.
+func BenchmarkSynth_ExampleApp(b *testing.B) {
+	d, err := config.Load("")
+	require.NoError(b, err)
+	for b.Loop() {
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(b.TempDir())})
+		stacks.NewApp(app, d, "../glue-scripts/filter_leads.py")
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
+		app.Synth(nil)
+	}
+}
