@@ -22,8 +22,8 @@ import (
 const (
 	SourcePrefix         = naming.InboxSourcePrefix // inbox/<run>/: written by the producer
 	CuratedPrefix        = "curated/"               // CSV for AppFlow, one run at a time
-	CuratedParquetPrefix = "curated-parquet/"       // curated-parquet/<run>/: for analytics
-	RejectedPrefix       = "rejected/"              // rejected/<run>/: leads dropped, with the reason
+	CuratedParquetPrefix = "curated-parquet/"       // curated-parquet/run_id=<run>/: for analytics
+	RejectedPrefix       = "rejected/"              // rejected/run_id=<run>/: leads dropped, with the reason
 	ReportsPrefix        = "reports/"               // reports/<run>.json: the job's counts
 	ProcessedPrefix      = "processed/"             // processed/<run>/: curated CSV once loaded
 	ArchivePrefix        = "archive/"               // archive/<run>/: source files once loaded

@@ -309,11 +309,12 @@ func (o *orchestration) runFilterJob(load, noLeads sfn.IChainable) sfn.IChainabl
 		GlueJobName:        o.props.FilterJobName,
 		IntegrationPattern: sfn.IntegrationPattern_RUN_JOB,
 		Arguments: sfn.TaskInput_FromObject(&map[string]interface{}{
-			"--run_id":               sfn.JsonPath_StringAt(jsii.String("$.run.runId")),
-			"--input_path":           s3url("$.run.sourcePrefix"),
-			"--curated_csv_path":     jsii.String(fmt.Sprintf("s3://%s/%s", *o.bucket.BucketName(), CuratedPrefix)),
-			"--curated_parquet_path": sfn.JsonPath_Format(jsii.String(fmt.Sprintf("s3://%s/%s{}/", *o.bucket.BucketName(), CuratedParquetPrefix)), sfn.JsonPath_StringAt(jsii.String("$.run.runId"))),
-			"--rejected_path":        sfn.JsonPath_Format(jsii.String(fmt.Sprintf("s3://%s/%s{}/", *o.bucket.BucketName(), RejectedPrefix)), sfn.JsonPath_StringAt(jsii.String("$.run.runId"))),
+			"--run_id":           sfn.JsonPath_StringAt(jsii.String("$.run.runId")),
+			"--input_path":       s3url("$.run.sourcePrefix"),
+			"--curated_csv_path": jsii.String(fmt.Sprintf("s3://%s/%s", *o.bucket.BucketName(), CuratedPrefix)),
+			// The job writes these two as Hive partitions: <prefix>run_id=<run id>/.
+			"--curated_parquet_path": jsii.String(fmt.Sprintf("s3://%s/%s", *o.bucket.BucketName(), CuratedParquetPrefix)),
+			"--rejected_path":        jsii.String(fmt.Sprintf("s3://%s/%s", *o.bucket.BucketName(), RejectedPrefix)),
 			"--report_path":          sfn.JsonPath_Format(jsii.String(fmt.Sprintf("s3://%s/", *o.bucket.BucketName())+"{}"), reportKey),
 		}),
 		ResultPath: sfn.JsonPath_DISCARD(),

@@ -1,0 +1,30 @@
+"""Helpers shared by the filter_leads tests.
+
+A module of its own rather than conftest.py: test modules import from it, and "conftest" is
+not a unique module name once other test folders have one too.
+"""
+
+
+from pyspark.testing import assertDataFrameEqual  # noqa: F401  (re-exported for the tests)
+
+
+# Marketo REST field names, as AppFlow writes them; the flag as a string, the common case.
+LEADS_DDL = (
+    "id string, email string, firstName string, lastName string, company string, "
+    "createdAt string, updatedAt string, doNotCall string, doNotCallReason string"
+)
+
+
+def lead(
+    id="1",
+    email="ada@example.com",
+    firstName="Ada",
+    lastName="Lovelace",
+    company="Analytical Engines",
+    updatedAt="2024-05-01T10:00:00Z",
+    doNotCall="false",
+    createdAt="2024-01-01T00:00:00Z",
+    doNotCallReason=None,
+):
+    """One Marketo lead row (tuple in LEADS_DDL order) that is kept unless a test changes it."""
+    return (id, email, firstName, lastName, company, createdAt, updatedAt, doNotCall, doNotCallReason)
