@@ -1,6 +1,9 @@
 package consumer_test
 
 import (
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -151,4 +154,20 @@ func TestOrchestration_EveryFailureReleasesTheLockAndFails(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "OrchestrationFailed", def.States["ReleaseLockAfterFailure"].Next)
+}
+
+// The Salesforce flow can map only the columns the Glue job writes.
+func TestCuratedColumns_EqualTheColumnsTheGlueScriptWrites(t *testing.T) {
+	script, err := os.ReadFile("../../glue-scripts/filter_leads.py")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^CURATED_COLUMNS = \[(.*)\]$`).FindSubmatch(script)
+	require.NotNil(t, m, "filter_leads.py must define CURATED_COLUMNS on one line")
+	var written []string
+	for _, quoted := range strings.Split(string(m[1]), ",") {
+		written = append(written, strings.Trim(strings.TrimSpace(quoted), `"'`))
+	}
+	assert.Equal(t, consumer.CuratedColumns, written)
+	for column := range consumer.DefaultLeadFieldMapping() {
+		assert.Contains(t, written, column)
+	}
 }
