@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/appflowtasks"
 	"github.com/leadbridge/leadbridge/internal/validate"
 )
 
@@ -76,21 +77,13 @@ func NewSalesforceFlow(scope constructs.Construct, id *string, props *Salesforce
 	this := constructs.NewConstruct(scope, id)
 
 	mapping := derefMap(*p.FieldMapping)
-	columns := slices.Sorted(maps.Keys(mapping))
-	// AppFlow rejects a flow without a projection task (DESIGN.md).
-	tasks := []interface{}{&awsappflow.CfnFlow_TaskProperty{
-		TaskType:          jsii.String("Filter"),
-		ConnectorOperator: &awsappflow.CfnFlow_ConnectorOperatorProperty{S3: jsii.String("PROJECTION")},
-		SourceFields:      jsii.Strings(columns...),
-	}}
-	for _, column := range columns {
-		tasks = append(tasks, &awsappflow.CfnFlow_TaskProperty{
-			TaskType:          jsii.String("Map"),
-			ConnectorOperator: &awsappflow.CfnFlow_ConnectorOperatorProperty{S3: jsii.String("NO_OP")},
-			SourceFields:      jsii.Strings(column),
-			DestinationField:  jsii.String(mapping[column]),
-		})
+	var fields []appflowtasks.Field
+	for _, column := range slices.Sorted(maps.Keys(mapping)) {
+		fields = append(fields, appflowtasks.Field{Source: column, Destination: mapping[column]})
 	}
+	tasks := appflowtasks.ProjectAndMap(func(op string) *awsappflow.CfnFlow_ConnectorOperatorProperty {
+		return &awsappflow.CfnFlow_ConnectorOperatorProperty{S3: jsii.String(op)}
+	}, fields)
 
 	flow := awsappflow.NewCfnFlow(this, jsii.String("Flow"), &awsappflow.CfnFlowProps{
 		FlowName:      p.FlowName,
@@ -123,7 +116,7 @@ func NewSalesforceFlow(scope constructs.Construct, id *string, props *Salesforce
 				},
 			},
 		}},
-		Tasks: &tasks,
+		Tasks: tasks,
 	})
 	if b, ok := p.Bucket.(awss3.Bucket); ok && b.Policy() != nil {
 		flow.Node().AddDependency(b.Policy())

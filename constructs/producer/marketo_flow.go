@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/appflowtasks"
 	"github.com/leadbridge/leadbridge/internal/validate"
 )
 
@@ -126,22 +127,14 @@ func NewMarketoFlow(scope constructs.Construct, id *string, props *MarketoFlowPr
 	validate.Must("MarketoFlow", p.validate())
 	this := constructs.NewConstruct(scope, id)
 
-	fields := *p.Fields
-	// AppFlow rejects a flow without a projection task (DESIGN.md), and maps
-	// each field through unchanged so the Parquet columns keep Marketo's names.
-	tasks := []interface{}{&awsappflow.CfnFlow_TaskProperty{
-		TaskType:          jsii.String("Filter"),
-		ConnectorOperator: &awsappflow.CfnFlow_ConnectorOperatorProperty{Marketo: jsii.String("PROJECTION")},
-		SourceFields:      p.Fields,
-	}}
-	for _, f := range fields {
-		tasks = append(tasks, &awsappflow.CfnFlow_TaskProperty{
-			TaskType:          jsii.String("Map"),
-			ConnectorOperator: &awsappflow.CfnFlow_ConnectorOperatorProperty{Marketo: jsii.String("NO_OP")},
-			SourceFields:      &[]*string{f},
-			DestinationField:  f,
-		})
+	// Map each field through unchanged, so the Parquet columns keep Marketo's names.
+	var fields []appflowtasks.Field
+	for _, f := range derefAll(*p.Fields) {
+		fields = append(fields, appflowtasks.Field{Source: f, Destination: f})
 	}
+	tasks := appflowtasks.ProjectAndMap(func(op string) *awsappflow.CfnFlow_ConnectorOperatorProperty {
+		return &awsappflow.CfnFlow_ConnectorOperatorProperty{Marketo: jsii.String(op)}
+	}, fields)
 
 	flow := awsappflow.NewCfnFlow(this, jsii.String("Flow"), &awsappflow.CfnFlowProps{
 		FlowName:    p.FlowName,
@@ -183,7 +176,7 @@ func NewMarketoFlow(scope constructs.Construct, id *string, props *MarketoFlowPr
 				},
 			},
 		}},
-		Tasks: &tasks,
+		Tasks: tasks,
 	})
 	// AppFlow checks its access to the bucket when the flow is created.
 	if b, ok := p.Bucket.(awss3.Bucket); ok && b.Policy() != nil {
