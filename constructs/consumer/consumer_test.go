@@ -171,3 +171,15 @@ func TestCuratedColumns_EqualTheColumnsTheGlueScriptWrites(t *testing.T) {
 		assert.Contains(t, written, column)
 	}
 }
+
+func TestInboxBucket_RejectsARoleOutsideTheProducerAccount(t *testing.T) {
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Test"), nil)
+	err := cdktest.Recover(func() {
+		consumer.NewInboxBucket(stack, jsii.String("Inbox"), &consumer.InboxBucketProps{
+			BucketName: jsii.String("b"), ProducerAccount: jsii.String("111111111111"),
+			HandoffRoleArn: jsii.String("arn:aws:iam::999999999999:role/lb-handoff"),
+		})
+	})
+	require.Error(t, err)
+	assert.Equal(t, `InboxBucket: HandoffRoleArn "arn:aws:iam::999999999999:role/lb-handoff" must be a role of ProducerAccount "111111111111"`, err.Error())
+}

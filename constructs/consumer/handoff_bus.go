@@ -40,17 +40,9 @@ type HandoffBus struct {
 }
 
 func (p *HandoffBusProps) validate() error {
-	var errs []error
-	if p.EventBusName == nil || *p.EventBusName == "" {
-		errs = append(errs, errors.New("EventBusName is required"))
-	}
-	if p.ProducerAccount == nil {
-		errs = append(errs, errors.New("ProducerAccount is required"))
-	} else {
-		errs = append(errs, validate.Account("ProducerAccount", *p.ProducerAccount))
-	}
-	if p.HandoffRoleArn == nil || *p.HandoffRoleArn == "" {
-		errs = append(errs, errors.New("HandoffRoleArn is required"))
+	errs := []error{
+		validate.RequiredStrings(map[string]*string{"EventBusName": p.EventBusName}),
+		validateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
 	}
 	if p.StateMachine == nil {
 		errs = append(errs, errors.New("StateMachine is required"))

@@ -6,6 +6,7 @@ package consumer
 import (
 	"errors"
 	"fmt"
+	"regexp"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -54,20 +55,33 @@ type InboxBucket struct {
 }
 
 func (p *InboxBucketProps) validate() error {
-	var errs []error
-	if p.BucketName == nil || *p.BucketName == "" {
-		errs = append(errs, errors.New("BucketName is required"))
+	errs := []error{
+		validate.RequiredStrings(map[string]*string{"BucketName": p.BucketName}),
+		validateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
 	}
-	if p.ProducerAccount == nil {
-		errs = append(errs, errors.New("ProducerAccount is required"))
-	} else {
-		errs = append(errs, validate.Account("ProducerAccount", *p.ProducerAccount))
+	if p.ArchiveRetentionDays != nil {
+		errs = append(errs, validate.Range("ArchiveRetentionDays", *p.ArchiveRetentionDays, 1, 36500))
 	}
-	if p.HandoffRoleArn == nil || *p.HandoffRoleArn == "" {
-		errs = append(errs, errors.New("HandoffRoleArn is required"))
+	return errors.Join(errs...)
+}
+
+var roleArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
+
+// validateProducerTrust checks the producer account and the hand-off role
+// the inbox bucket and the bus trust: the role must be in that account.
+func validateProducerTrust(account, roleArn *string) error {
+	errs := []error{validate.RequiredStrings(map[string]*string{"ProducerAccount": account, "HandoffRoleArn": roleArn})}
+	if account != nil && *account != "" {
+		errs = append(errs, validate.Account("ProducerAccount", *account))
 	}
-	if p.ArchiveRetentionDays != nil && *p.ArchiveRetentionDays < 1 {
-		errs = append(errs, fmt.Errorf("ArchiveRetentionDays must be at least 1, got %g", *p.ArchiveRetentionDays))
+	if roleArn != nil && *roleArn != "" && !validate.Unresolved(*roleArn) {
+		m := roleArnPattern.FindStringSubmatch(*roleArn)
+		switch {
+		case m == nil:
+			errs = append(errs, fmt.Errorf("HandoffRoleArn must be an IAM role ARN, got %q", *roleArn))
+		case account != nil && m[1] != *account:
+			errs = append(errs, fmt.Errorf("HandoffRoleArn %q must be a role of ProducerAccount %q", *roleArn, *account))
+		}
 	}
 	return errors.Join(errs...)
 }
