@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -67,21 +66,10 @@ func (p *FilterJobProps) withDefaults() FilterJobProps {
 }
 
 func (p *FilterJobProps) validate() error {
-	var errs []error
-	required := []struct {
-		name    string
-		missing bool
-	}{
-		{"JobName", p.JobName == nil || *p.JobName == ""}, {"ScriptPath", p.ScriptPath == nil || *p.ScriptPath == ""},
-		{"Bucket", p.Bucket == nil}, {"SecurityConfiguration", p.SecurityConfiguration == nil}, {"Key", p.Key == nil},
-	}
-	for _, r := range required {
-		if r.missing {
-			errs = append(errs, fmt.Errorf("%s is required", r.name))
-		}
-	}
-	errs = append(errs, ValidateJobSizing("FilterJob", *p.WorkerType, *p.NumberOfWorkers, *p.TimeoutMinutes))
-	return errors.Join(errs...)
+	return errors.Join(
+		validate.RequiredStrings(map[string]*string{"JobName": p.JobName, "ScriptPath": p.ScriptPath}),
+		validate.NotNil(map[string]any{"Bucket": p.Bucket, "SecurityConfiguration": p.SecurityConfiguration, "Key": p.Key}),
+		ValidateJobSizing("FilterJob", *p.WorkerType, *p.NumberOfWorkers, *p.TimeoutMinutes))
 }
 
 // NewFilterJob uploads the script and creates the job and its role.

@@ -44,9 +44,7 @@ func (p *HandoffBusProps) validate() error {
 		validate.RequiredStrings(map[string]*string{"EventBusName": p.EventBusName}),
 		validateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
 	}
-	if p.StateMachine == nil {
-		errs = append(errs, errors.New("StateMachine is required"))
-	}
+	errs = append(errs, validate.NotNil(map[string]any{"StateMachine": p.StateMachine}))
 	if p.ArchiveRetentionDays != nil {
 		errs = append(errs, validate.Range("ArchiveRetentionDays", *p.ArchiveRetentionDays, 1, 3650))
 	}

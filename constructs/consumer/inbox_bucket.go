@@ -93,19 +93,11 @@ func NewInboxBucket(scope constructs.Construct, id *string, props *InboxBucketPr
 	}
 	validate.Must("InboxBucket", props.validate())
 	this := constructs.NewConstruct(scope, id)
-	removal := props.RemovalPolicy
-	if removal == "" {
-		removal = awscdk.RemovalPolicy_RETAIN
-	}
-	retention := props.ArchiveRetentionDays
-	if retention == nil {
-		retention = jsii.Number(365)
-	}
 	bucket, logs := databucket.NewBuckets(this, &databucket.Props{
 		BucketName:           props.BucketName,
 		ArchivePrefix:        jsii.String(ArchivePrefix),
-		ArchiveRetentionDays: retention,
-		RemovalPolicy:        removal,
+		ArchiveRetentionDays: props.ArchiveRetentionDays,
+		RemovalPolicy:        props.RemovalPolicy,
 	})
 	// S3 rejects a policy naming a role that does not exist yet ("Invalid
 	// principal"): trust the producer account, narrowed to the role by ARN.

@@ -37,14 +37,9 @@ type LeadsCatalog struct {
 }
 
 func (p *LeadsCatalogProps) validate() error {
-	var errs []error
-	if p.Bucket == nil {
-		errs = append(errs, errors.New("Bucket is required"))
-	}
-	if p.Name == nil || *p.Name == "" {
-		errs = append(errs, errors.New("Name is required"))
-	}
-	return errors.Join(errs...)
+	return errors.Join(
+		validate.NotNil(map[string]any{"Bucket": p.Bucket}),
+		validate.RequiredStrings(map[string]*string{"Name": p.Name}))
 }
 
 // NewLeadsCatalog creates the catalog.

@@ -69,14 +69,11 @@ type OrchestrationStateMachine struct {
 }
 
 func (p *OrchestrationStateMachineProps) validate() error {
-	var errs []error
-	if p.Bucket == nil {
-		errs = append(errs, errors.New("Bucket is required"))
-	}
-	errs = append(errs, validate.RequiredStrings(map[string]*string{
-		"CrawlerName": p.CrawlerName, "FilterJobName": p.FilterJobName, "SalesforceFlowName": p.SalesforceFlowName,
-	}))
-	return errors.Join(errs...)
+	return errors.Join(
+		validate.NotNil(map[string]any{"Bucket": p.Bucket}),
+		validate.RequiredStrings(map[string]*string{
+			"CrawlerName": p.CrawlerName, "FilterJobName": p.FilterJobName, "SalesforceFlowName": p.SalesforceFlowName,
+		}))
 }
 
 // NewOrchestrationStateMachine creates the state machine, its role and lock table.

@@ -53,18 +53,10 @@ func (p *SalesforceFlowProps) withDefaults() SalesforceFlowProps {
 }
 
 func (p *SalesforceFlowProps) validate() error {
-	var errs []error
-	if p.FlowName == nil || *p.FlowName == "" {
-		errs = append(errs, errors.New("FlowName is required"))
-	}
-	if p.ConnectorProfileName == nil || *p.ConnectorProfileName == "" {
-		errs = append(errs, errors.New("ConnectorProfileName is required"))
-	}
-	if p.Bucket == nil {
-		errs = append(errs, errors.New("Bucket is required"))
-	}
-	errs = append(errs, ValidateLeadMapping("SalesforceFlow", derefMap(*p.FieldMapping), *p.IdField))
-	return errors.Join(errs...)
+	return errors.Join(
+		validate.RequiredStrings(map[string]*string{"FlowName": p.FlowName, "ConnectorProfileName": p.ConnectorProfileName}),
+		validate.NotNil(map[string]any{"Bucket": p.Bucket}),
+		ValidateLeadMapping("SalesforceFlow", derefMap(*p.FieldMapping), *p.IdField))
 }
 
 // NewSalesforceFlow creates the flow.

@@ -37,14 +37,9 @@ type CompletionRule struct {
 }
 
 func (p *CompletionRuleProps) validate() error {
-	var errs []error
-	if p.FlowName == nil || *p.FlowName == "" {
-		errs = append(errs, errors.New("FlowName is required"))
-	}
-	if p.StateMachine == nil {
-		errs = append(errs, errors.New("StateMachine is required"))
-	}
-	return errors.Join(errs...)
+	return errors.Join(
+		validate.RequiredStrings(map[string]*string{"FlowName": p.FlowName}),
+		validate.NotNil(map[string]any{"StateMachine": p.StateMachine}))
 }
 
 // NewCompletionRule creates the rule on the account's default bus.

@@ -52,18 +52,10 @@ func NewLandingBucket(scope constructs.Construct, id *string, props *LandingBuck
 	}
 	validate.Must("LandingBucket", props.validate())
 	this := constructs.NewConstruct(scope, id)
-	removal := props.RemovalPolicy
-	if removal == "" {
-		removal = awscdk.RemovalPolicy_RETAIN
-	}
-	retention := props.ArchiveRetentionDays
-	if retention == nil {
-		retention = jsii.Number(365)
-	}
 	bucket, logs := databucket.NewBuckets(this, &databucket.Props{
 		ArchivePrefix:        jsii.String(ArchivePrefix),
-		ArchiveRetentionDays: retention,
-		RemovalPolicy:        removal,
+		ArchiveRetentionDays: props.ArchiveRetentionDays,
+		RemovalPolicy:        props.RemovalPolicy,
 	})
 	// What AppFlow needs on an S3 destination (AppFlow user guide, "Amazon S3").
 	databucket.GrantAppFlow(bucket, "AppFlowWritesLanding",

@@ -77,19 +77,11 @@ func (p *MarketoFlowProps) withDefaults() MarketoFlowProps {
 }
 
 func (p *MarketoFlowProps) validate() error {
-	var errs []error
-	if p.FlowName == nil || *p.FlowName == "" {
-		errs = append(errs, errors.New("FlowName is required"))
-	}
-	if p.ConnectorProfileName == nil || *p.ConnectorProfileName == "" {
-		errs = append(errs, errors.New("ConnectorProfileName is required"))
-	}
-	if p.Bucket == nil {
-		errs = append(errs, errors.New("Bucket is required"))
-	}
-	errs = append(errs, validate.Schedule("Schedule", *p.Schedule))
-	errs = append(errs, ValidateMarketoFields("Fields", derefAll(*p.Fields), *p.IncrementalField))
-	return errors.Join(errs...)
+	return errors.Join(
+		validate.RequiredStrings(map[string]*string{"FlowName": p.FlowName, "ConnectorProfileName": p.ConnectorProfileName}),
+		validate.NotNil(map[string]any{"Bucket": p.Bucket}),
+		validate.Schedule("Schedule", *p.Schedule),
+		ValidateMarketoFields("Fields", derefAll(*p.Fields), *p.IncrementalField))
 }
 
 // ValidateMarketoFields checks a field list: not empty, no duplicates, plain

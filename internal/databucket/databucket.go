@@ -27,19 +27,28 @@ type Props struct {
 	// ArchivePrefix is the prefix whose objects expire after ArchiveRetentionDays.
 	ArchivePrefix *string
 	// ArchiveRetentionDays is how long archived objects are kept.
+	// Default: - 365 days.
 	ArchiveRetentionDays *float64
 	// RemovalPolicy applies to both buckets.
+	// Default: - RETAIN: leads are business data.
 	RemovalPolicy awscdk.RemovalPolicy
 }
 
 // NewBuckets creates the data bucket and its server access log bucket under scope.
 func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.Bucket) {
+	removal, retention := props.RemovalPolicy, props.ArchiveRetentionDays
+	if removal == "" {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	if retention == nil {
+		retention = jsii.Number(365)
+	}
 	logs := awss3.NewBucket(scope, jsii.String(AccessLogsID), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_PREFERRED,
-		RemovalPolicy:     props.RemovalPolicy,
+		RemovalPolicy:     removal,
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:         jsii.String("ExpireAccessLogs"),
 			Expiration: awscdk.Duration_Days(jsii.Number(90)),
@@ -59,7 +68,7 @@ func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.B
 		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		ServerAccessLogsBucket: logs,
 		ServerAccessLogsPrefix: jsii.String("access-logs/"),
-		RemovalPolicy:          props.RemovalPolicy,
+		RemovalPolicy:          removal,
 		LifecycleRules: &[]*awss3.LifecycleRule{
 			{
 				Id:                                  jsii.String("AbortIncompleteUploads"),
@@ -74,7 +83,7 @@ func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.B
 			{
 				Id:         jsii.String("ExpireArchive"),
 				Prefix:     props.ArchivePrefix,
-				Expiration: awscdk.Duration_Days(props.ArchiveRetentionDays),
+				Expiration: awscdk.Duration_Days(retention),
 			},
 		},
 	})

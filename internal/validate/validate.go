@@ -5,6 +5,7 @@ package validate
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -109,6 +110,23 @@ func RequiredStrings(fields map[string]*string) error {
 	var errs []error
 	for _, name := range names {
 		if v := fields[name]; v == nil || *v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NotNil reports, in name order, every field that is nil (an unset
+// interface or pointer prop such as a bucket or a state machine).
+func NotNil(fields map[string]any) error {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		if v := fields[name]; v == nil || reflect.ValueOf(v).IsNil() {
 			errs = append(errs, fmt.Errorf("%s is required", name))
 		}
 	}
