@@ -9,10 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/leadbridge/leadbridge/constructs/consumer"
@@ -319,13 +320,8 @@ func unknownKeys(value any, allowed keySet, path string) []error {
 		}
 		return []error{fmt.Errorf("%s must be an object", path)}
 	}
-	keys := make([]string, 0, len(object))
-	for k := range object {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var errs []error
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(object)) {
 		full := strings.TrimPrefix(path+"."+k, ".")
 		sub, known := allowed[k]
 		if !known {
@@ -338,10 +334,5 @@ func unknownKeys(value any, allowed keySet, path string) []error {
 }
 
 func knownList(allowed keySet) string {
-	names := make([]string, 0, len(allowed))
-	for k := range allowed {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(allowed)), ", ")
 }

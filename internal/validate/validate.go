@@ -5,9 +5,10 @@ package validate
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -102,13 +103,8 @@ func Must(construct string, err error) {
 
 // RequiredStrings reports, in name order, every field that is nil or empty.
 func RequiredStrings(fields map[string]*string) error {
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	var errs []error
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
 		if v := fields[name]; v == nil || *v == "" {
 			errs = append(errs, fmt.Errorf("%s is required", name))
 		}
@@ -119,13 +115,8 @@ func RequiredStrings(fields map[string]*string) error {
 // NotNil reports, in name order, every field that is nil (an unset
 // interface or pointer prop such as a bucket or a state machine).
 func NotNil(fields map[string]any) error {
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	var errs []error
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
 		if v := fields[name]; v == nil || reflect.ValueOf(v).IsNil() {
 			errs = append(errs, fmt.Errorf("%s is required", name))
 		}
