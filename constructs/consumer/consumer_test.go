@@ -106,8 +106,11 @@ func TestSalesforceFlow_RejectsAnEmptyMapping(t *testing.T) {
 func TestOrchestration_CrawlsRunsJobLoadsThenMoves(t *testing.T) {
 	def := consumerTemplate(t, nil).StateMachineDefinition(t, "OrchestrationStateMachine")
 	s := def.States
-	// The run lock comes first.
+	// The run lock comes first; a run whose files are already gone does nothing more.
 	assert.Equal(t, "AcquireRunLock", s["ReadHandoffEvent"].Next)
+	assert.Equal(t, "CountSourceObjects", s["AcquireRunLock"].Next)
+	assert.Equal(t, "ReleaseRunLock", s["HasSourceFiles"].Default)
+	assert.Contains(t, cdktest.JSON(s["HasSourceFiles"].Choices), `"Next":"StartCrawler"`)
 	// Crawler loop: start, wait, get, count, choose; a running crawler is not a failure.
 	assert.Contains(t, cdktest.JSON(s["StartCrawler"].Catch), `"ErrorEquals":["Glue.CrawlerRunningException"],"Next":"WaitForCrawler"`)
 	assert.Equal(t, "GetCrawler", s["WaitForCrawler"].Next)
@@ -119,7 +122,7 @@ func TestOrchestration_CrawlsRunsJobLoadsThenMoves(t *testing.T) {
 	assert.Equal(t, "DidJobKeepLeads", s["ReadJobReport"].Next)
 	assert.Equal(t, "MoveCurated", s["DidJobKeepLeads"].Default, "no rows: AppFlow is not called")
 	// AppFlow: start with the run id as client token, then a bounded poll loop.
-	assert.Contains(t, cdktest.JSON(s["StartSalesforceLoad"].Parameters), `"ClientToken.$":"$.run.runId"`)
+	assert.Contains(t, cdktest.JSON(s["StartSalesforceLoad"].Parameters), `"ClientToken.$":"States.Format('{}-{}', $.run.runId, $$.Execution.Name)"`)
 	assert.Equal(t, "DescribeSalesforceLoad", s["WaitForSalesforceLoad"].Next)
 	choices := cdktest.JSON(s["IsLoadDone"].Choices)
 	assert.Contains(t, choices, `"StringEquals":"Successful"`)

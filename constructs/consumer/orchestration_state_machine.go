@@ -56,9 +56,9 @@ type OrchestrationStateMachineProps struct {
 // always reads the same curated/ folder: a second run waits (bounded) for the
 // first, and takes over a lock whose owner execution is no longer running.
 // Files move to processed/ and archive/ only after Salesforce confirmed the
-// load. A repeated event is harmless: its files are already archived, so the
-// job keeps no rows and AppFlow is not called; and StartFlow's client token
-// is the run id, so a retried start cannot load twice.
+// load. A repeated event is harmless: its files are already archived, so it
+// only takes and releases the lock; and StartFlow's client token is the run
+// id and execution name, so a retried start cannot load twice.
 type OrchestrationStateMachine struct {
 	constructs.Construct
 	StateMachine sfn.StateMachine
@@ -138,9 +138,11 @@ func (o *orchestration) wait(id string, seconds float64) sfn.Wait {
 }
 
 func (o *orchestration) build() sfn.IChainable {
+	// No file was moved. The cause is that of the step that gave up (its
+	// error name is in the history: a Fail state may not re-raise States.*).
 	fail := sfn.NewFail(o.scope, jsii.String("OrchestrationFailed"), &sfn.FailProps{
-		Error: jsii.String("OrchestrationFailed"),
-		Cause: jsii.String("A step failed after its retries; no file was moved. See the execution's error output."),
+		Error:     jsii.String("OrchestrationFailed"),
+		CausePath: jsii.String("$.error.Cause"),
 	})
 	release := o.releaseLock("ReleaseLockAfterFailure")
 	// Not owning the lock (or failing to release it) must not hide the failure.
@@ -163,11 +165,11 @@ func (o *orchestration) build() sfn.IChainable {
 		},
 	})
 
-	moves := o.moveFiles()
+	moves, releaseRun := o.moveFiles()
 	load := o.loadIntoSalesforce(moves)
 	job := o.runFilterJob(load, moves)
 	crawl := o.crawl(job)
-	return sfn.Chain_Start(read).Next(o.acquireLock(crawl))
+	return sfn.Chain_Start(read).Next(o.acquireLock(o.skipIfAlreadyProcessed(crawl, releaseRun)))
 }
 
 // lockKey is the single item of the lock table.
@@ -175,8 +177,9 @@ func lockKey() *map[string]tasks.DynamoAttributeValue {
 	return &map[string]tasks.DynamoAttributeValue{"lockId": tasks.DynamoAttributeValue_FromString(jsii.String(runLockID))}
 }
 
+// putLock writes the lock item as this execution's, under condition. DynamoDB
+// rejects values the condition does not use, so values are exactly its own.
 func (o *orchestration) putLock(id, condition string, values map[string]tasks.DynamoAttributeValue) tasks.DynamoPutItem {
-	values[":me"] = tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$$.Execution.Id")))
 	task := tasks.NewDynamoPutItem(o.scope, jsii.String(id), &tasks.DynamoPutItemProps{
 		Table: o.lock,
 		Item: &map[string]tasks.DynamoAttributeValue{
@@ -196,7 +199,9 @@ func (o *orchestration) putLock(id, condition string, values map[string]tasks.Dy
 // acquireLock takes the run lock, waiting (bounded) while another running
 // execution holds it, and taking over a lock left by one that stopped.
 func (o *orchestration) acquireLock(then sfn.IChainable) sfn.IChainable {
-	acquire := o.putLock("AcquireRunLock", "attribute_not_exists(lockId) OR #owner = :me", map[string]tasks.DynamoAttributeValue{})
+	acquire := o.putLock("AcquireRunLock", "attribute_not_exists(lockId) OR #owner = :me", map[string]tasks.DynamoAttributeValue{
+		":me": tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$$.Execution.Id"))),
+	})
 	takeOver := o.putLock("TakeOverStaleLock", "#owner = :stale", map[string]tasks.DynamoAttributeValue{
 		":stale": tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$.lock.Item.owner.S"))),
 	})
@@ -344,8 +349,9 @@ func (o *orchestration) loadIntoSalesforce(then sfn.IChainable) sfn.IChainable {
 		Action:  jsii.String("startFlow"),
 		Parameters: &map[string]interface{}{
 			"FlowName": o.props.SalesforceFlowName,
-			// The same run never starts a second flow execution.
-			"ClientToken": sfn.JsonPath_StringAt(jsii.String("$.run.runId")),
+			// A retried start within this execution returns the same flow
+			// execution; a new execution (say, after a failed load) starts a new one.
+			"ClientToken": sfn.JsonPath_Format(jsii.String("{}-{}"), sfn.JsonPath_StringAt(jsii.String("$.run.runId")), sfn.JsonPath_StringAt(jsii.String("$$.Execution.Name"))),
 		},
 		IamResources:   jsii.Strings(flowArn),
 		ResultSelector: &map[string]interface{}{"executionId": sfn.JsonPath_StringAt(jsii.String("$.ExecutionId"))},
@@ -387,10 +393,29 @@ func (o *orchestration) loadIntoSalesforce(then sfn.IChainable) sfn.IChainable {
 	return start.Next(wait)
 }
 
+// skipIfAlreadyProcessed goes on only if the run still has files in inbox/:
+// a repeated event for a run already loaded and archived just releases the lock.
+func (o *orchestration) skipIfAlreadyProcessed(then, release sfn.IChainable) sfn.IChainable {
+	count := tasks.NewCallAwsService(o.scope, jsii.String("CountSourceObjects"), &tasks.CallAwsServiceProps{
+		Service:        jsii.String("s3"),
+		Action:         jsii.String("listObjectsV2"),
+		Parameters:     &map[string]interface{}{"Bucket": o.bucket.BucketName(), "Prefix": sfn.JsonPath_StringAt(jsii.String("$.run.sourcePrefix")), "MaxKeys": 1},
+		IamAction:      jsii.String("s3:ListBucket"), // ListObjectsV2's IAM action
+		IamResources:   jsii.Strings(*o.bucket.BucketArn()),
+		ResultSelector: &map[string]interface{}{"count": sfn.JsonPath_NumberAt(jsii.String("$.KeyCount"))},
+		ResultPath:     jsii.String("$.source"),
+	})
+	workflow.Retriable(count)
+	o.catch(count)
+	return count.Next(sfn.NewChoice(o.scope, jsii.String("HasSourceFiles"), nil).
+		When(sfn.Condition_NumberGreaterThan(jsii.String("$.source.count"), jsii.Number(0)), then, nil).
+		Otherwise(release))
+}
+
 // moveFiles moves curated/ to processed/<run>/ and inbox/<run>/ to
 // archive/<run>/, then releases the lock. It runs only after a confirmed load
-// (or when the job kept no lead).
-func (o *orchestration) moveFiles() sfn.IChainable {
+// (or when the job kept no lead). It returns the chain and its release state.
+func (o *orchestration) moveFiles() (sfn.IChainable, sfn.IChainable) {
 	curated := s3steps.ForEachObject(o.scope, "MoveCurated", o.bucket, "$.run.curatedPrefix", "$.movedCurated", 40,
 		s3steps.Move(o.scope, s3steps.MoveIDs{Copy: "CopyCuratedToProcessed", Delete: "DeleteCuratedObject", Done: "CuratedObjectMoved"},
 			o.bucket, CuratedPrefix, ProcessedPrefix, "States.Format('{}{}', $.run.processedPrefix, $.fileName)"))
@@ -404,5 +429,5 @@ func (o *orchestration) moveFiles() sfn.IChainable {
 	// Someone took the lock over, believing this execution gone: the work is done anyway.
 	release.AddCatch(done, &sfn.CatchProps{Errors: jsii.Strings(conditionFailed), ResultPath: sfn.JsonPath_DISCARD()})
 	o.catch(release)
-	return sfn.Chain_Start(curated).Next(source).Next(release).Next(done)
+	return sfn.Chain_Start(curated).Next(source).Next(release).Next(done), release
 }

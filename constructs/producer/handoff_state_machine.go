@@ -56,7 +56,7 @@ type HandoffStateMachineProps struct {
 //
 // Input is the AppFlow "End Flow Run Report" event. Safe to run twice on the
 // same event: copies overwrite with the same bytes, a source already archived
-// counts as copied, and a run found only in archive/ ends without new events.
+// counts as copied, and a run found only in archive/ is announced again.
 type HandoffStateMachine struct {
 	constructs.Construct
 	StateMachine sfn.StateMachine
@@ -141,9 +141,12 @@ type handoffDefinition struct {
 }
 
 func (h *handoffDefinition) build() sfn.IChainable {
+	// Nothing is archived that every consumer does not have. The cause is
+	// that of the step that failed after its retries (its error name is in
+	// the history: a Fail state may not re-raise a States.* error).
 	failed := sfn.NewFail(h.scope, jsii.String("HandoffFailed"), &sfn.FailProps{
-		Error: jsii.String("HandoffFailed"),
-		Cause: jsii.String("A step failed after its retries; nothing was archived that every consumer does not have. See the execution's error output."),
+		Error:     jsii.String("HandoffFailed"),
+		CausePath: jsii.String("$.error.Cause"),
 	})
 	catch := func(t sfn.TaskStateBase) {
 		t.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
@@ -154,10 +157,11 @@ func (h *handoffDefinition) build() sfn.IChainable {
 		Comment: jsii.String("The AppFlow execution id names the run's folder and is the run id consumers see."),
 		Parameters: &map[string]interface{}{
 			"run": map[string]interface{}{
-				"runId.$":         "$.detail.execution-id",
-				"sourcePrefix.$":  fmt.Sprintf("States.Format('%s%s/{}/', $.detail.execution-id)", LandingPrefix, flowName),
-				"archivePrefix.$": fmt.Sprintf("States.Format('%s%s/{}/', $.detail.execution-id)", ArchivePrefix, flowName),
-				"inboxPrefix.$":   fmt.Sprintf("States.Format('%s{}/', $.detail.execution-id)", naming.InboxSourcePrefix),
+				// Hyphenated names need bracket notation inside intrinsic functions.
+				"runId.$":         "$.detail['execution-id']",
+				"sourcePrefix.$":  fmt.Sprintf("States.Format('%s%s/{}/', $.detail['execution-id'])", LandingPrefix, flowName),
+				"archivePrefix.$": fmt.Sprintf("States.Format('%s%s/{}/', $.detail['execution-id'])", ArchivePrefix, flowName),
+				"inboxPrefix.$":   fmt.Sprintf("States.Format('%s{}/', $.detail['execution-id'])", naming.InboxSourcePrefix),
 			},
 		},
 	})
@@ -178,15 +182,20 @@ func (h *handoffDefinition) build() sfn.IChainable {
 	archiveMap := s3steps.ForEachObject(h.scope, "ArchiveRun", h.landing, "$.run.sourcePrefix", "$.archivedNow", concurrency, archive)
 	archiveMap.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
 
-	notify := sfn.Chain_Start(h.notifyConsumers(catch))
-	done := sfn.NewSucceed(h.scope, jsii.String("HandedOff"), nil)
+	notify := h.notifyConsumers(catch)
+	notify.Next(sfn.NewSucceed(h.scope, jsii.String("HandedOff"), nil))
 
-	handOff := sfn.Chain_Start(copyMap).Next(archiveMap).Next(notify).Next(done)
+	// A repeated event finds the run archived: every copy was confirmed, but
+	// the announcement may have failed, so announce again; consumers treat a
+	// run whose files they already archived as done. The count comes from the archive.
+	recount := s3steps.ForEachObject(h.scope, "CountArchivedRun", h.landing, "$.run.archivePrefix", "$.copied", concurrency,
+		s3steps.Done(h.scope, "ObjectAlreadyHandedOff"))
+	recount.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	recount.Next(notify.first)
+
+	handOff := sfn.Chain_Start(copyMap).Next(archiveMap).Next(notify.first)
 	alreadyDone := sfn.NewChoice(h.scope, jsii.String("WasRunArchived"), nil).
-		When(sfn.Condition_NumberGreaterThan(jsii.String("$.archived.count"), jsii.Number(0)),
-			sfn.NewSucceed(h.scope, jsii.String("AlreadyHandedOff"), &sfn.SucceedProps{
-				Comment: jsii.String("A repeated event: an earlier execution copied, archived and announced this run."),
-			}), nil).
+		When(sfn.Condition_NumberGreaterThan(jsii.String("$.archived.count"), jsii.Number(0)), recount, nil).
 		Otherwise(sfn.NewSucceed(h.scope, jsii.String("RunWroteNoFiles"), nil))
 
 	return sfn.Chain_Start(readRun).Next(checkLanding).Next(
@@ -238,9 +247,17 @@ func (h *handoffDefinition) copyToConsumers() sfn.IChainable {
 	return chain.Next(copied)
 }
 
+// announcement is the chain of PutEvents states, one per consumer.
+type announcement struct {
+	first, last sfn.TaskStateBase
+}
+
+// Next continues after the last consumer was told.
+func (a announcement) Next(next sfn.IChainable) { a.last.Next(next) }
+
 // notifyConsumers puts one event on each consumer's bus, one after the other.
-func (h *handoffDefinition) notifyConsumers(catch func(sfn.TaskStateBase)) sfn.IChainable {
-	var chain sfn.Chain
+func (h *handoffDefinition) notifyConsumers(catch func(sfn.TaskStateBase)) announcement {
+	var a announcement
 	for _, c := range *h.props.Consumers {
 		bus := awsevents.EventBus_FromEventBusArn(h.scope, jsii.String("Bus_"+c.Name), jsii.String(c.EventBusArn))
 		task := tasks.NewEventBridgePutEvents(h.scope, jsii.String("Notify_"+c.Name), &tasks.EventBridgePutEventsProps{
@@ -259,13 +276,14 @@ func (h *handoffDefinition) notifyConsumers(catch func(sfn.TaskStateBase)) sfn.I
 		})
 		workflow.Retriable(task)
 		catch(task)
-		if chain == nil {
-			chain = sfn.Chain_Start(task)
+		if a.first == nil {
+			a.first = task
 		} else {
-			chain = chain.Next(task)
+			a.last.Next(task)
 		}
+		a.last = task
 	}
-	return chain
+	return a
 }
 
 func deref(s *string) string {

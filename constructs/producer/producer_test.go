@@ -173,6 +173,9 @@ func TestHandoff_CopiesToEveryConsumerBeforeArchivingThenNotifies(t *testing.T) 
 	assert.Equal(t, "Notify_sales", archive.Next)
 	assert.Equal(t, "Notify_partners", def.States["Notify_sales"].Next)
 	assert.Contains(t, cdktest.JSON(def.States["Notify_sales"].Parameters), `"Source":"leadbridge.handoff"`)
+	// AND a run found only in archive/ is announced again, counted from the archive
+	assert.Contains(t, cdktest.JSON(def.States["WasRunArchived"].Choices), `"Next":"CountArchivedRun"`)
+	assert.Equal(t, "Notify_sales", def.States["CountArchivedRun"].Next)
 	// AND no path from the start reaches ArchiveRun without passing CopyToConsumers
 	before := def.Reachable("ReadRunFromEvent")
 	delete(before, "CopyToConsumers")

@@ -1,0 +1,119 @@
+"""Fixtures and the session-wide state-coverage gate for the state machine tests.
+
+Every state of every state machine in cdk.out (Map item processors included) must be entered by at
+least one scenario. At the end of the session this prints `state coverage <machine>: N/M (P%)` and,
+when the whole suite ran, fails the run (exit status 1) if any machine is below 100%, listing the
+states no scenario entered. A partial run (-k, file::test, one file) prints the report without failing.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+pytest.register_assert_rewrite("leadbridge", "harness")  # helpers' asserts explain themselves too
+
+from moto import mock_aws  # noqa: E402
+from moto.glue import models as glue_models
+
+import moto_patches  # noqa: E402
+from harness import COVERAGE, SynthMissing, World, load_app  # noqa: E402
+from fakes import FakeAppFlow, GlueJobDouble  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+_STATE = {"stacks": None, "load_error": None, "partial": False, "rows": None}
+
+for noisy in ("moto", "moto.stepfunctions", "botocore", "werkzeug"):
+    logging.getLogger(noisy).setLevel(logging.CRITICAL)
+
+
+def _stacks():
+    if _STATE["stacks"] is None and _STATE["load_error"] is None:
+        try:
+            _STATE["stacks"] = load_app()
+        except SynthMissing as e:
+            _STATE["load_error"] = str(e)
+    return _STATE["stacks"]
+
+
+def pytest_sessionstart(session):
+    stacks = _stacks()
+    for stack in (stacks or {}).values():
+        for machine in stack.state_machines():
+            COVERAGE.expect(machine)
+
+
+def _ours(item) -> bool:
+    return Path(str(item.fspath)).resolve().parent == HERE
+
+
+def pytest_deselected(items):
+    if any(_ours(i) for i in items):
+        _STATE["partial"] = True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    ours = {Path(str(i.fspath)).name for i in session.items if _ours(i)}
+    on_disk = {p.name for p in HERE.glob("test_*.py")}
+    if ours != on_disk or any("::" in a for a in session.config.args):
+        _STATE["partial"] = True
+    _STATE["ran_any"] = bool(ours)
+
+
+@pytest.fixture(scope="session")
+def stacks():
+    s = _stacks()
+    if s is None:
+        pytest.fail(_STATE["load_error"], pytrace=False)
+    return s
+
+
+@pytest.fixture
+def aws(stacks, monkeypatch):
+    """A fresh emulated AWS (all accounts) with the moto gap patches and the service doubles."""
+    for var, val in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                     "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(var, val)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        world = World(stacks)
+        world.appflow = FakeAppFlow(world)
+        world.glue_jobs = GlueJobDouble(world)
+        world.glue_jobs.install(monkeypatch, glue_models)
+        moto_patches.SLEEPS["retry"].clear()
+        moto_patches.SLEEPS["wait"].clear()
+        moto_patches.apply_all(monkeypatch, sdk_stubs={"appflow": world.appflow.handle},
+                               on_state_entered=world.on_state_entered, on_wait=world.on_wait)
+        yield world
+        # stop executions a test left running (e.g. one parked in a wait loop) before mock_aws exits
+        world.stop_running_executions()
+        world.glue_jobs.reset()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _STATE.get("ran_any"):
+        return
+    rows = COVERAGE.report()
+    _STATE["rows"] = rows
+    below = [r for r in rows if r[1] < r[2]]
+    if below and not _STATE["partial"] and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    rows = _STATE.get("rows")
+    if not rows:
+        return
+    tr = terminalreporter
+    tr.section("Step Functions state coverage")
+    for label, hit, total, missed in rows:
+        tr.write_line(f"state coverage {label}: {hit}/{total} ({100.0 * hit / total:.0f}%)")
+        for path in missed:
+            tr.write_line(f"    never entered: {path}")
+    if any(r[1] < r[2] for r in rows):
+        if _STATE["partial"]:
+            tr.write_line("(partial run: coverage below 100% is reported, not enforced)")
+        else:
+            tr.write_line("FAILED: every state of every state machine must be entered by some scenario", red=True)

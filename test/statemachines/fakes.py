@@ -1,0 +1,160 @@
+"""Test doubles for what moto cannot run: AppFlow (not emulated at all), the Glue job's Spark code and the
+outcome of a Glue crawl. They sit at the service boundary only; the state machine definitions run as
+synthesized. The Glue script itself is tested on Spark in glue-scripts/tests.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import datetime, timezone
+
+from moto.moto_api import state_manager
+
+import moto_patches
+from harness import client_error
+
+
+class FakeAppFlow:
+    """Answers `arn:aws:states:::aws-sdk:appflow:*` Task states (AppFlow is not in moto).
+
+    Knows the flows of the stacks deployed in the World (AWS::AppFlow::Flow FlowName, per account).
+    StartFlow is idempotent per clientToken (as the API documents). DescribeFlowExecutionRecords returns
+    the flow's runs newest first; each call advances every run one step through `statuses`
+    (default InProgress -> Successful)."""
+
+    def __init__(self, world):
+        self.world = world
+        self.calls: list[tuple[str, dict]] = []
+        self.statuses = ["InProgress", "Successful"]
+        self.start_error = None            # a ClientError to raise from StartFlow
+        self._runs: list[dict] = []        # newest last
+        self._by_token: dict[tuple, dict] = {}
+        self._lock = threading.Lock()
+
+    def _flow_account(self, flow_name: str) -> str:
+        account = getattr(moto_patches._THREAD, "account", None)
+        for stack in self.world.deployed:
+            for lid in stack.of_type("AWS::AppFlow::Flow"):
+                if stack.physical_name(lid) == flow_name and stack.account == account:
+                    return account
+        raise client_error("ResourceNotFoundException", f"Flow {flow_name} does not exist in {account}",
+                           "StartFlow", 404)
+
+    def handle(self, action: str, params: dict) -> dict:
+        with self._lock:
+            self.calls.append((action, dict(params)))
+            return getattr(self, action)(**params)
+
+    def start_flow(self, flowName, clientToken=None):
+        account = self._flow_account(flowName)
+        if self.start_error is not None:
+            raise self.start_error
+        key = (account, flowName, clientToken)
+        if clientToken and key in self._by_token:
+            run = self._by_token[key]
+        else:
+            run = {"account": account, "flow": flowName, "executionId": uuid.uuid4().hex, "step": 0,
+                   "statuses": list(self.statuses), "startedAt": datetime.now(timezone.utc)}
+            self._runs.append(run)
+            if clientToken:
+                self._by_token[key] = run
+        return {"flowArn": self._arn(account, flowName), "flowStatus": "Active", "executionId": run["executionId"]}
+
+    def describe_flow_execution_records(self, flowName, maxResults=None, nextToken=None):
+        account = self._flow_account(flowName)
+        records = []
+        for run in reversed(self._runs):
+            if (run["account"], run["flow"]) != (account, flowName):
+                continue
+            status = run["statuses"][min(run["step"], len(run["statuses"]) - 1)]
+            run["step"] += 1
+            rec = {"executionId": run["executionId"], "executionStatus": status,
+                   "startedAt": run["startedAt"], "lastUpdatedAt": datetime.now(timezone.utc)}
+            if status == "Error":
+                rec["executionResult"] = {"errorInfo": {"putFailuresCount": 3,
+                                                        "executionMessage": "Salesforce rejected 3 records"}}
+            records.append(rec)
+        return {"flowExecutions": records[: maxResults or 100]}
+
+    @staticmethod
+    def _arn(account, flow):
+        return f"arn:aws:appflow:eu-west-1:{account}:flow/{flow}"
+
+    def started(self) -> list[dict]:
+        return [p for a, p in self.calls if a == "start_flow"]
+
+
+class GlueJobDouble:
+    """Stands in for the Glue job's script: `on_run(job_name, arguments, world)` is called when a run
+    starts (write the report / curated files the script would write) and returns the run's final state
+    (SUCCEEDED by default, or FAILED / TIMEOUT / ERROR)."""
+
+    def __init__(self, world):
+        self.world = world
+        self.on_run = lambda job_name, arguments, world: "SUCCEEDED"
+        self.runs: list[tuple[str, dict]] = []
+
+    def install(self, mp, glue_models):
+        orig = glue_models.FakeJob.start_job_run
+        double = self
+
+        def start_job_run(job, *args, **kwargs):
+            run_id = orig(job, *args, **kwargs)
+            run = next(r for r in job.job_runs if r.job_run_id == run_id)
+            double.runs.append((job.name, dict(run.arguments or {})))
+            final = double.on_run(job.name, dict(run.arguments or {}), double.world)
+            run._transitions = [("STARTING", "RUNNING"), ("RUNNING", final)]
+            return run_id
+        mp.setattr(glue_models.FakeJob, "start_job_run", start_job_run)
+
+        # crawl outcomes: moto's FakeCrawl goes RUNNING -> COMPLETED; let a test pick FAILED/STOPPED
+        orig_start = glue_models.FakeCrawler.start_crawler
+        self.crawl_outcome = "COMPLETED"     # moto crawl state; GetCrawler reports it as SUCCEEDED
+
+        def start_crawler(crawler):
+            orig_start(crawler)
+            crawler.crawls[-1]._transitions = [("RUNNING", double.crawl_outcome), ("STOPPING", "STOPPED")]
+        mp.setattr(glue_models.FakeCrawler, "start_crawler", start_crawler)
+
+    @staticmethod
+    def crawls_stay_running_for(polls: int):
+        """Each crawl reports RUNNING to `polls` GetCrawler calls, then READY (finished)."""
+        state_manager.set_transition(model_name="glue::crawl", transition={"progression": "manual", "times": polls + 1})
+
+    @staticmethod
+    def reset():
+        state_manager.unset_transition("glue::crawl")
+
+
+
+def _s3_url(url: str) -> tuple[str, str]:
+    assert url.startswith("s3://"), url
+    bucket, _, key = url[5:].partition("/")
+    return bucket, key
+
+
+def filter_job(kept: int | None = None, final_state: str = "SUCCEEDED", account: str | None = None):
+    """A GlueJobDouble.on_run that does what glue-scripts/filter_leads.py does to S3, by its arguments:
+    reads the objects under --input_path, writes the report JSON to --report_path (`kept` = number of
+    input objects unless given) and, if kept > 0, one curated CSV under --curated_csv_path.
+    A run that ends FAILED writes nothing."""
+    def on_run(job_name, args, world):
+        if final_state != "SUCCEEDED":
+            return final_state
+        acct = account or next(s.account for s in world.deployed
+                               if any(s.physical_name(l) == job_name for l in s.of_type("AWS::Glue::Job")))
+        s3 = world.client("s3", acct)
+        in_bucket, in_prefix = _s3_url(args["--input_path"])
+        read = len(world.keys(in_bucket, acct, in_prefix))
+        n_kept = read if kept is None else kept
+        report = {"runId": args["--run_id"], "read": read, "kept": n_kept,
+                  "rejected": {"doNotCall": read - n_kept} if read > n_kept else {}}
+        bucket, key = _s3_url(args["--report_path"])
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
+        bucket, prefix = _s3_url(args["--curated_csv_path"])
+        rows = "".join(f"Lead{i},Co{i},false,lead{i}@example.com,First{i}\n" for i in range(n_kept))
+        s3.put_object(Bucket=bucket, Key=f"{prefix}part-00000-{args['--run_id']}.csv",
+                      Body=("LastName,Company,DoNotCall,Email,FirstName\n" + rows).encode())
+        return "SUCCEEDED"
+    return on_run

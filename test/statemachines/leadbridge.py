@@ -1,0 +1,162 @@
+"""The leadbridge pipeline as the tests see it: which stack is which, the events, and seeding helpers.
+
+Names come from the synthesized templates (buckets, buses, flows, jobs), never from constants here, so
+the tests follow the Go code; only the example configuration's shape (one producer, consumers "sales"
+in 222222222222 and "partners" in 333333333333) is assumed.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from harness import Machine, Stack, World, find_machine
+
+PRODUCER_STACK = "leadbridge-producer"
+CONSUMER_STACKS = {"sales": "leadbridge-consumer-sales", "partners": "leadbridge-consumer-partners"}
+MARKETO_FLOW = "leadbridge-marketo-leads"
+
+
+def appflow_end_event(run_id: str, status: str = "Execution Successful", records: int = 10,
+                      flow: str = MARKETO_FLOW, account: str = "111111111111") -> dict:
+    """An "AppFlow End Flow Run Report" event as AppFlow puts it on the default bus."""
+    return {"version": "0", "id": f"evt-{run_id}", "source": "aws.appflow",
+            "detail-type": "AppFlow End Flow Run Report", "account": account, "region": "eu-west-1",
+            "time": "2026-01-01T00:00:00Z", "resources": [f"{run_id}"],
+            "detail": {"flow-name": flow, "flow-arn": f"arn:aws:appflow:eu-west-1:{account}:flow/{flow}",
+                       "execution-id": run_id, "status": status, "num-of-records-processed": str(records)}}
+
+
+def _only(stack: Stack, cfn_type: str, predicate=lambda props: True) -> str:
+    found = [lid for lid, r in stack.of_type(cfn_type).items() if predicate(r.get("Properties", {}))]
+    assert len(found) == 1, f"{stack.name}: expected one {cfn_type}, found {found}"
+    return found[0]
+
+
+@dataclass
+class Producer:
+    world: World
+    stack: Stack
+    machine: Machine
+    landing: str
+
+    @classmethod
+    def deploy(cls, world: World) -> "Producer":
+        stack = world.deploy(PRODUCER_STACK)
+        machine = find_machine(world.stacks, PRODUCER_STACK)
+        # the landing bucket is the one the Marketo flow writes to
+        flow = stack.resolve(stack.resources[_only(stack, "AWS::AppFlow::Flow")]["Properties"])
+        landing = flow["DestinationFlowConfigList"][0]["DestinationConnectorProperties"]["S3"]["BucketName"]
+        return cls(world, stack, machine, landing)
+
+    @property
+    def account(self) -> str:
+        return self.stack.account
+
+    def land(self, run_id: str, names, body=lambda name: f"parquet bytes of {name}".encode()) -> list[str]:
+        keys = [f"landing/{MARKETO_FLOW}/{run_id}/{n}" for n in names]
+        s3 = self.world.client("s3", self.account)
+        for key, name in zip(keys, names):
+            s3.put_object(Bucket=self.landing, Key=key, Body=body(name))
+        return keys
+
+    def appflow_reports(self, run_id: str, **kw) -> list[dict]:
+        """AppFlow puts its end-of-run event on the default bus; returns what the trigger rule delivered."""
+        ev = appflow_end_event(run_id, account=self.account, **kw)
+        events = self.world.client("events", self.account)
+        resp = events.put_events(Entries=[{"Source": ev["source"], "DetailType": ev["detail-type"],
+                                           "Detail": json.dumps(ev["detail"]), "Resources": ev["resources"]}])
+        assert resp["FailedEntryCount"] == 0, resp
+        return self.world.delivered(self.machine.arn)
+
+    def run(self, event: dict, name: str | None = None, timeout: float = 120):
+        return self.world.run(self.machine.arn, event, name=name, timeout=timeout)
+
+    def landed(self, run_id: str) -> list[str]:
+        return self.world.keys(self.landing, self.account, f"landing/{MARKETO_FLOW}/{run_id}/")
+
+    def archived(self, run_id: str) -> list[str]:
+        return self.world.keys(self.landing, self.account, f"archive/{MARKETO_FLOW}/{run_id}/")
+
+
+@dataclass
+class Consumer:
+    world: World
+    name: str
+    stack: Stack
+    machine: Machine
+    inbox: str
+    bus: str
+    lock_table: str
+    crawler: str
+    job: str
+    flow: str
+
+    @classmethod
+    def deploy(cls, world: World, name: str, skip_types: tuple = ()) -> "Consumer":
+        stack_name = CONSUMER_STACKS[name]
+        stack = world.deploy(stack_name, skip_types=skip_types)
+        pn = stack.physical_name
+        return cls(world, name, stack, find_machine(world.stacks, stack_name),
+                   inbox=pn(_only(stack, "AWS::S3::Bucket", lambda p: "BucketName" in p)),
+                   bus=pn(_only(stack, "AWS::Events::EventBus")),
+                   lock_table=pn(_only(stack, "AWS::DynamoDB::Table")),
+                   crawler=pn(_only(stack, "AWS::Glue::Crawler")),
+                   job=pn(_only(stack, "AWS::Glue::Job")),
+                   flow=pn(_only(stack, "AWS::AppFlow::Flow")))
+
+    @property
+    def account(self) -> str:
+        return self.stack.account
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return self.world.keys(self.inbox, self.account, prefix)
+
+    def put(self, key: str, body: bytes | str = b"x") -> None:
+        self.world.put(self.inbox, self.account, key, body)
+
+    def handoff_event(self, run_id: str, object_count: int = 1) -> dict:
+        """The hand-off event as the producer puts it on this consumer's bus."""
+        return {"version": "0", "id": f"evt-{run_id}", "source": "leadbridge.handoff",
+                "detail-type": "Leads Handed Off", "account": "111111111111", "region": "eu-west-1",
+                "time": "2026-01-01T00:00:00Z", "resources": [],
+                "detail": {"runId": run_id, "bucket": self.inbox, "prefix": f"inbox/{run_id}/",
+                           "objectCount": object_count}}
+
+    def run(self, event: dict, name: str | None = None, timeout: float = 120):
+        return self.world.run(self.machine.arn, event, name=name, timeout=timeout)
+
+    def start(self, event: dict, name: str | None = None) -> str:
+        return self.world.start(self.machine.arn, event, name=name)
+
+    def lock(self) -> dict | None:
+        item = self.world.client("dynamodb", self.account).get_item(
+            TableName=self.lock_table, Key={"lockId": {"S": "curated"}}, ConsistentRead=True).get("Item")
+        return {k: list(v.values())[0] for k, v in item.items()} if item else None
+
+    def set_lock(self, owner: str, run_id: str = "someone-else") -> None:
+        self.world.client("dynamodb", self.account).put_item(
+            TableName=self.lock_table,
+            Item={"lockId": {"S": "curated"}, "owner": {"S": owner}, "runId": {"S": run_id}})
+
+
+def handoffs(observer) -> list[dict]:
+    return [e for e in observer.events() if e["source"] == "leadbridge.handoff"]
+
+
+def assert_handed_off(producer, consumers, observers, run_id, names, events_per_consumer=1):
+    """Every object in every inbox (same bytes), in archive/ and not in landing/; one event per consumer."""
+    for c in consumers.values():
+        got = sorted(c.keys(f"inbox/{run_id}/"))
+        assert got == sorted(f"inbox/{run_id}/{n}" for n in names), f"{c.name} inbox"
+        for n in names[:3]:
+            assert producer.world.body(c.inbox, c.account, f"inbox/{run_id}/{n}") == f"parquet bytes of {n}".encode()
+    assert producer.landed(run_id) == [], "objects left in landing/"
+    assert sorted(producer.archived(run_id)) == sorted(f"archive/{MARKETO_FLOW}/{run_id}/{n}" for n in names)
+    for name, obs in observers.items():
+        events = handoffs(obs)
+        assert len(events) == events_per_consumer, f"{name}: {len(events)} hand-off events"
+        c = consumers[name]
+        for e in events:
+            assert e["detail-type"] == "Leads Handed Off"
+            assert e["detail"] == {"runId": run_id, "bucket": c.inbox, "prefix": f"inbox/{run_id}/",
+                                   "objectCount": len(names)}

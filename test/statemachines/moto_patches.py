@@ -1,0 +1,368 @@
+"""Closes gaps in moto 5.2.5's Step Functions interpreter (execute_state_machine=True).
+
+Every patch here changes how moto *emulates AWS* (timing, service plumbing, error names, multi-account
+routing, bookkeeping); none of them reads or changes the state machine definition under test, which is
+executed exactly as synthesized. Each patch names the moto 5.2.5 gap it closes. Pinned to moto==5.2.5:
+`check_moto_version()` fails loudly if another version is installed, because these reach into internals.
+
+Use: `apply_all(monkeypatch, sdk_stubs={"appflow": handler}, on_state_entered=callback)`.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+import time
+import types
+
+import moto
+from botocore.response import StreamingBody
+from moto.glue import models as glue_models
+from moto.stepfunctions import responses as sfn_responses
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state import state as state_mod
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import resource_eval_s3
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service as base_mod,
+    state_task_service_aws_sdk as aws_sdk_mod,
+    state_task_service_callback as callback_mod,
+    state_task_service_glue as glue_mod,
+)
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_mod
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+MOTO_VERSION = "5.2.5"
+
+# Requested sleeps (seconds) that were skipped: lets a test assert the definition asked for back-off.
+SLEEPS: dict[str, list] = {"retry": [], "wait": []}
+
+
+def check_moto_version() -> None:
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(f"moto_patches.py targets moto {MOTO_VERSION}, found {moto.__version__}: "
+                           "re-check every patch against the new interpreter before changing the pin")
+
+
+def _jsonable(value):
+    # Real Step Functions hands timestamps to the next state as ISO strings; moto keeps datetime objects.
+    return json.loads(to_json_str(value))
+
+
+def instant_retries_and_waits(mp, on_wait=None) -> None:
+    """Gap: Retry back-off, Wait states and the .sync poll interval sleep in real time (a Wait of 60 s
+    takes 60 s). Here they return at once; the requested seconds are recorded in SLEEPS. `on_wait(state
+    name, seconds)` lets a test decide what happens "meanwhile" (e.g. another execution finishes)."""
+    mp.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda s: SLEEPS["retry"].append(s)))
+
+    def _wait_interval(self, env, wait_seconds):
+        SLEEPS["wait"].append(wait_seconds)
+        if on_wait is not None:
+            on_wait(env.states.context_object.context_object_data["State"]["Name"], wait_seconds)
+    mp.setattr(wait_function.WaitFunction, "_wait_interval", _wait_interval)
+    mp.setattr(callback_mod, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.01)
+
+
+def jsonpath_like_aws(mp) -> None:
+    """Gaps in the interpreter's JSONPath evaluation: (1) a definite path through an array index such as
+    `$.executions[0].ExecutionId` yields a one-element list (moto's fix for getmoto/moto#7825 treats
+    any match under an index as a list), where AWS (Jayway JsonPath) yields the value itself: a Choice
+    comparing it to a string never matches. As in Jayway, a path is indefinite (-> list) only if it
+    has `..`, `*`, a filter `?(...)`, a slice or a union; otherwise it yields the single value.
+    (2) Speed: every evaluation re-parsed the path with jsonpath_ng (a PLY parser each time); parsed
+    paths are cached."""
+    import sys
+    from moto.stepfunctions.parser.asl.parse import asl_parser  # noqa: F401  (imports every importer)
+    from moto.stepfunctions.parser.asl.utils import json_path as json_path_mod
+
+    parse = functools.lru_cache(maxsize=4096)(json_path_mod.parse)
+
+    def indefinite(path: str) -> bool:
+        bare = re.sub(r"'[^']*'|\"[^\"]*\"", "''", path)  # ignore quoted member names
+        return ".." in bare or "*" in bare or "?(" in bare or bool(re.search(r"\[[^\]]*[:,][^\]]*\]", bare))
+
+    def extract_json(path, data):
+        matches = parse(path).find(data)
+        if indefinite(path):
+            return [m.value for m in matches]
+        if not matches:
+            raise json_path_mod.NoSuchJsonPathError(json_path=path, data=data)
+        return matches[0].value
+
+    orig = json_path_mod.extract_json
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "extract_json", None) is orig:
+            mp.setattr(module, "extract_json", extract_json)
+    mp.setattr(json_path_mod, "parse", parse)
+
+
+def paginate_item_reader(mp) -> None:
+    """Gap: the Distributed Map S3 ItemReader (arn:aws:states:::s3:listObjectsV2) calls ListObjectsV2
+    once, so it sees at most 1,000 keys, raises KeyError on an empty prefix (no "Contents"), and pushes
+    raw datetimes. Real Step Functions pages through every key. Replacement: all pages, [] if none."""
+    def _list_objects_v2(env, resource_runtime_part, state_credentials):
+        s3 = resource_eval_s3.ResourceEvalS3._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials)
+        params = env.stack.pop()
+        items = []
+        for page in s3.get_paginator("list_objects_v2").paginate(**params):
+            items.extend(page.get("Contents", []))
+        env.stack.append(_jsonable(items))
+    mp.setattr(resource_eval_s3.ResourceEvalS3, "_handle_list_objects_v2", staticmethod(_list_objects_v2))
+
+
+def distributed_map_fails_on_item_failures(mp) -> None:
+    """Gap: a DISTRIBUTED Map run ignores failed items (a child whose Task fails after its retries, or that
+    reaches a Fail state, just yields null) and always succeeds. Real Step Functions fails the Map Run,
+    and so the Map state, with States.ExceedToleratedFailureThreshold once failed items exceed
+    ToleratedFailureCount / ToleratedFailurePercentage (by default any failed item). Here the threshold is
+    checked after every item ran; AWS may stop scheduling items earlier (only fewer side effects)."""
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent, FailureEventException)
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as dic_mod)
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    orig = dic_mod.DistributedIterationComponent._map_run
+
+    def _map_run(self, env, eval_input):
+        orig(self, env, eval_input)
+        items = eval_input.map_run_record.item_counter
+        failed, total = items.failed.get() + items.timed_out.get(), max(items.total.get(), 1)
+        count, pct = eval_input.tolerated_failure_count or 0, eval_input.tolerated_failure_percentage or 0
+        limits = ([failed > count] if count > 0 else []) + ([100.0 * failed / total > pct] if pct > 0 else [])
+        if any(limits) if limits else failed > 0:
+            typ = StatesErrorNameType.StatesExceedToleratedFailureThreshold
+            cause = f"The specified tolerated failure threshold was exceeded: {failed} of {total} items failed"
+            raise FailureEventException(failure_event=FailureEvent(
+                env=env, error_name=StatesErrorName(typ=typ), event_type=HistoryEventType.ExecutionFailed,
+                event_details=EventDetails(executionFailedEventDetails=ExecutionFailedEventDetails(
+                    error=typ.to_name(), cause=cause))))
+    mp.setattr(dic_mod.DistributedIterationComponent, "_map_run", _map_run)
+
+
+def stub_sdk_services(mp, stubs: dict) -> None:
+    """Gap: services moto does not emulate (AppFlow). `arn:aws:states:::aws-sdk:<service>:<action>` for a
+    service in `stubs` is answered by stubs[service](action_snake_case, params) instead of moto; raise a
+    botocore ClientError to fail the task. Only the service-integration boundary is replaced: the Task
+    state's Parameters, ResultSelector, Retry and Catch still run as defined."""
+    orig = aws_sdk_mod.StateTaskServiceAwsSdk._eval_service_task
+
+    def _eval(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+        handler = stubs.get(self.resource.api_name)
+        if handler is None:
+            return orig(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        env.stack.append(handler(self._get_boto_service_action(), normalised_parameters))
+    mp.setattr(aws_sdk_mod.StateTaskServiceAwsSdk, "_eval_service_task", _eval)
+
+
+def sdk_request_and_response_shapes(mp) -> None:
+    """Gaps in aws-sdk integrations: (1) parameters go to boto3 verbatim, so PascalCase names work only
+    for services whose boto3 members are PascalCase (s3, glue, dynamodb, events) and fail with KeyError for
+    sfn/appflow (`ExecutionArn` vs `executionArn`); (2) `eventbridge` is not a boto3 service name (`events`);
+    (3) responses keep boto3 casing, StreamingBody and datetimes, where real Step Functions returns
+    PascalCase JSON with the body as a string. Fix: normalise request keys and the response through the
+    botocore shapes, as real Step Functions does."""
+    mp.setitem(base_mod.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "eventbridge", "events")
+    prev = aws_sdk_mod.StateTaskServiceAwsSdk._eval_service_task  # may already be the stub wrapper
+
+    def _eval(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+        try:
+            client = boto_client_mod.boto_client_for(service=self._get_boto_service_name(),
+                                                     region=resource_runtime_part.region)
+            op = client.meta.method_to_api_mapping[self._get_boto_service_action()]
+            op_model = client.meta.service_model.operation_model(op)
+            self._to_boto_request(normalised_parameters, op_model.input_shape)
+        except Exception:  # unknown service/action: let the call fail the way moto reports it
+            op_model = None
+        prev(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        out = env.stack.pop()
+        if isinstance(out, dict):
+            out.pop("ResponseMetadata", None)
+            for key, value in list(out.items()):
+                if isinstance(value, StreamingBody):
+                    out[key] = value.read().decode("utf-8")
+            if op_model is not None and op_model.output_shape is not None:
+                self._from_boto_response(out, op_model.output_shape)
+        env.stack.append(_jsonable(out))
+    mp.setattr(aws_sdk_mod.StateTaskServiceAwsSdk, "_eval_service_task", _eval)
+
+
+def real_aws_error_names(mp) -> None:
+    """Gap: aws-sdk errors are named after the lower-case service of the resource ARN
+    (`s3.NoSuchKeyException`, `glue.CrawlerRunningException`); real Step Functions says
+    `S3.NoSuchKeyException`, `Glue.CrawlerRunningException`, `AppFlow....` (moto maps only dynamodb, sfn)."""
+    for api, name in {"s3": "S3", "glue": "Glue", "appflow": "AppFlow", "eventbridge": "EventBridge",
+                      "sqs": "Sqs", "sns": "Sns", "lambda": "Lambda"}.items():
+        mp.setitem(aws_sdk_mod._SERVICE_ERROR_NAMES, api, name)
+
+
+def fix_glue_job_sync(mp, poll_seconds: float = 0.01) -> None:
+    """Gap: arn:aws:states:::glue:startJobRun.sync always fails with States.Runtime
+    "'NoneType' object has no attribute 'interrupt_all'". Replacement: poll GetJobRun until the run ends;
+    SUCCEEDED/STOPPED -> output is the JobRun, FAILED/TIMEOUT/ERROR -> States.TaskFailed (moto's own
+    resolver decides both), as real Step Functions does."""
+    def _eval_integration_pattern(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+        resolve = self._build_sync_resolver(env=env, resource_runtime_part=resource_runtime_part,
+                                            normalised_parameters=normalised_parameters,
+                                            state_credentials=state_credentials)
+        while env.is_running():
+            result = resolve()
+            if result:
+                env.stack.append(_jsonable(result))
+                return
+            time.sleep(poll_seconds)
+    mp.setattr(glue_mod.StateTaskServiceGlue, "_eval_integration_pattern", _eval_integration_pattern)
+
+
+def glue_crawler_like_aws(mp) -> None:
+    """Gaps in moto's Glue crawler: (1) a crawl only advances when ListCrawls is called, so GetCrawler
+    polling never sees it finish; here each GetCrawler advances the latest crawl one step (use moto's
+    state_manager "manual" progression to keep it RUNNING for n polls); (2) GetCrawler reports
+    LastCrawl.Status with the crawl's state name `COMPLETED`, where the API says SUCCEEDED|CANCELLED|FAILED."""
+    orig_get = glue_models.GlueBackend.get_crawler
+
+    def get_crawler(self, name):
+        crawler = orig_get(self, name)
+        if crawler.crawls and crawler.crawls[-1].status in ("RUNNING", "STOPPING"):
+            crawler.crawls[-1].advance()
+        return crawler
+    mp.setattr(glue_models.GlueBackend, "get_crawler", get_crawler)
+
+    orig_as_dict = glue_models.FakeCrawler.as_dict
+
+    def as_dict(self):
+        data = orig_as_dict(self)
+        last = data.get("LastCrawl")
+        if last:
+            last["Status"] = {"COMPLETED": "SUCCEEDED", "STOPPED": "CANCELLED"}.get(last["Status"], last["Status"])
+        return data
+    mp.setattr(glue_models.FakeCrawler, "as_dict", as_dict)
+
+
+def dynamodb_rejects_unused_expression_values(mp) -> None:
+    """Gap: moto checks for unused ExpressionAttributeValues only in UpdateItem; real DynamoDB rejects
+    them in every operation ("ValidationException: Value provided in ExpressionAttributeValues unused
+    in expressions: keys: {:x}"). This adds the check to PutItem and DeleteItem."""
+    from moto.dynamodb import responses as ddb_responses
+
+    def check(handler):
+        body = handler.body
+        used = " ".join(str(body.get(k) or "") for k in
+                        ("ConditionExpression", "UpdateExpression", "KeyConditionExpression", "FilterExpression"))
+        unused = [k for k in (body.get("ExpressionAttributeValues") or {}) if not re.search(re.escape(k) + r"\b", used)]
+        if unused:
+            raise ddb_responses.MockValidationException(
+                f"Value provided in ExpressionAttributeValues unused in expressions: keys: {{{', '.join(unused)}}}")
+
+    for op in ("put_item", "delete_item"):
+        orig = getattr(ddb_responses.DynamoHandler, op)
+
+        def wrapped(self, _orig=orig):
+            check(self)
+            return _orig(self)
+        mp.setattr(ddb_responses.DynamoHandler, op, wrapped)
+
+
+def describe_execution_datetimes(mp) -> None:
+    """Gap: DescribeExecution json.dumps the execution output without a datetime encoder, so a timestamp
+    left in the output ($$.Execution.StartTime, raw SDK responses) crashes the API call with TypeError."""
+    mp.setattr(sfn_responses, "json", types.SimpleNamespace(
+        dumps=lambda o, *a, **k: to_json_str(o), loads=json.loads, JSONDecodeError=json.JSONDecodeError))
+
+
+_THREAD = threading.local()
+
+
+def route_sdk_calls_by_account(mp) -> None:
+    """Gaps: (1) every SDK call the interpreter makes signs with access key 'ak', which moto maps to its
+    default account 123456789012, whichever account the state machine lives in; and moto's PutEvents
+    strips a bus ARN to its name and looks the bus up in the caller's account. Fix: each state evaluation
+    notes the account of its execution (from $$.Execution.Id); the interpreter's requests carry moto's
+    `x-moto-account-id` header with that account, except PutEvents to a bus ARN, which goes to the bus's
+    account (as cross-account PutEvents does in AWS). Bucket names are global in moto as in S3.
+    (2) The interpreter builds a new boto3 client for every Task (~20 ms of CPU each), which makes a
+    Distributed Map over thousands of objects take minutes; clients are cached per service and region
+    (botocore clients are thread-safe)."""
+    real_boto3 = boto_client_mod.boto3
+    cache: dict[tuple, object] = {}
+    lock = threading.Lock()
+    picked = threading.local()
+
+    def pick(params, model, **_):
+        account = getattr(_THREAD, "account", None)
+        if model.name == "PutEvents":
+            bus = (params.get("Entries") or [{}])[0].get("EventBusName") or ""
+            if bus.startswith("arn:"):
+                account = bus.split(":")[4]
+        picked.account = account
+
+    def header(params, **_):
+        if getattr(picked, "account", None):
+            params["headers"]["x-moto-account-id"] = picked.account
+
+    def client(*args, **kwargs):
+        key = (kwargs.get("service_name") or args[0], kwargs.get("region_name"), kwargs.get("endpoint_url"))
+        with lock:
+            if key not in cache:
+                c = real_boto3.client(*args, **kwargs)
+                c.meta.events.register("before-parameter-build.*.*", pick)
+                c.meta.events.register("before-call.*.*", header)
+                cache[key] = c
+            return cache[key]
+    mp.setattr(boto_client_mod, "boto3", types.SimpleNamespace(client=client))
+
+    # Task states run their service call on a fresh thread (for TimeoutSeconds): hand the account over.
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_mod
+
+    class AccountInheritingThread(threading.Thread):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._moto_account = getattr(_THREAD, "account", None)
+
+        def run(self):
+            _THREAD.account = self._moto_account
+            super().run()
+    mp.setattr(execute_state_mod, "Thread", AccountInheritingThread)
+
+
+def record_entered_states(mp, on_state_entered) -> None:
+    """Gap: GetExecutionHistory has no StateEntered events for states run by a DISTRIBUTED Map (only
+    MapRunStarted/Succeeded), so history cannot prove coverage. This hook reports every state evaluation
+    as on_state_entered(state_machine_arn, execution_arn, state_name) before the state runs (tests use it
+    for coverage and to act at a precise moment); it also feeds route_sdk_calls_by_account."""
+    orig = state_mod.CommonStateField._eval_body
+
+    def _eval_body(self, env):
+        try:
+            ctx = env.states.context_object.context_object_data
+            execution_arn, machine_arn = ctx["Execution"]["Id"], ctx["StateMachine"]["Id"]
+            _THREAD.account = execution_arn.split(":")[4]
+        except Exception:
+            execution_arn = machine_arn = None
+        on_state_entered(machine_arn, execution_arn, self.name)
+        return orig(self, env)
+    mp.setattr(state_mod.CommonStateField, "_eval_body", _eval_body)
+
+
+def apply_all(mp, *, sdk_stubs: dict | None = None, on_state_entered=lambda *a: None, on_wait=None) -> None:
+    """Every patch above, undone by the monkeypatch at the end of the test. None touches a definition."""
+    check_moto_version()
+    instant_retries_and_waits(mp, on_wait)
+    jsonpath_like_aws(mp)
+    paginate_item_reader(mp)
+    distributed_map_fails_on_item_failures(mp)
+    stub_sdk_services(mp, sdk_stubs or {})
+    sdk_request_and_response_shapes(mp)  # after the stubs: stubs get boto3-cased params, PascalCase out
+    real_aws_error_names(mp)
+    fix_glue_job_sync(mp)
+    glue_crawler_like_aws(mp)
+    dynamodb_rejects_unused_expression_values(mp)
+    describe_execution_datetimes(mp)
+    route_sdk_calls_by_account(mp)
+    record_entered_states(mp, on_state_entered)
