@@ -93,6 +93,7 @@ def main():
         SparkSession.builder.master("local[2]")
         .appName("filter_leads-bench")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "2g")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
