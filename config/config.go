@@ -87,9 +87,8 @@ type FilterJob struct {
 }
 
 var (
-	projectPattern      = regexp.MustCompile(`^[a-z][a-z0-9-]{1,19}$`)
-	consumerNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
-	emailPattern        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	projectPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,19}$`)
+	emailPattern   = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
 // Load reads and validates a configuration file; an empty path means Example.
@@ -186,7 +185,7 @@ func (d *Deployment) Validate() error {
 		key := fmt.Sprintf("consumers[%d]", i)
 		add(validate.Required(key+".name", c.Name))
 		if c.Name != "" {
-			add(validate.Match(key+".name", c.Name, consumerNamePattern, "1 to 12 lowercase letters or digits, starting with a letter"))
+			add(validate.ConsumerName(key+".name", c.Name))
 			if first, dup := seen[c.Name]; dup {
 				add(fmt.Errorf("%s.name %q is already used by consumers[%d]", key, c.Name, first))
 			} else {
@@ -222,10 +221,10 @@ func (d *Deployment) Validate() error {
 
 // ConsumerTargets derives, from the same naming functions the consumer stacks
 // use, what the producer needs to reach each consumer.
-func (d *Deployment) ConsumerTargets() []producer.ConsumerTarget {
-	targets := make([]producer.ConsumerTarget, 0, len(d.Consumers))
+func (d *Deployment) ConsumerTargets() []*producer.ConsumerTarget {
+	targets := make([]*producer.ConsumerTarget, 0, len(d.Consumers))
 	for _, c := range d.Consumers {
-		targets = append(targets, producer.ConsumerTarget{
+		targets = append(targets, &producer.ConsumerTarget{
 			Name:        c.Name,
 			BucketName:  naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region),
 			EventBusArn: naming.HandoffBusArn(d.Project, c.Account, c.Region),

@@ -62,10 +62,7 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 		IncrementalField:     jsii.String(m.IncrementalField),
 		Fields:               jsii.Strings(m.Fields...),
 	})
-	var targets []*producer.ConsumerTarget
-	for _, t := range d.ConsumerTargets() {
-		targets = append(targets, &t)
-	}
+	targets := d.ConsumerTargets()
 	handoff := producer.NewHandoffStateMachine(stack, jsii.String(HandoffID), &producer.HandoffStateMachineProps{
 		LandingBucket: landing.Bucket,
 		FlowName:      flow.FlowName,

@@ -396,16 +396,7 @@ func (o *orchestration) loadIntoSalesforce(then sfn.IChainable) sfn.IChainable {
 // skipIfAlreadyProcessed goes on only if the run still has files in inbox/:
 // a repeated event for a run already loaded and archived just releases the lock.
 func (o *orchestration) skipIfAlreadyProcessed(then, release sfn.IChainable) sfn.IChainable {
-	count := tasks.NewCallAwsService(o.scope, jsii.String("CountSourceObjects"), &tasks.CallAwsServiceProps{
-		Service:        jsii.String("s3"),
-		Action:         jsii.String("listObjectsV2"),
-		Parameters:     &map[string]interface{}{"Bucket": o.bucket.BucketName(), "Prefix": sfn.JsonPath_StringAt(jsii.String("$.run.sourcePrefix")), "MaxKeys": 1},
-		IamAction:      jsii.String("s3:ListBucket"), // ListObjectsV2's IAM action
-		IamResources:   jsii.Strings(*o.bucket.BucketArn()),
-		ResultSelector: &map[string]interface{}{"count": sfn.JsonPath_NumberAt(jsii.String("$.KeyCount"))},
-		ResultPath:     jsii.String("$.source"),
-	})
-	workflow.Retriable(count)
+	count := s3steps.CountUpToOne(o.scope, "CountSourceObjects", o.bucket, "$.run.sourcePrefix", "$.source")
 	o.catch(count)
 	return count.Next(sfn.NewChoice(o.scope, jsii.String("HasSourceFiles"), nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.source.count"), jsii.Number(0)), then, nil).

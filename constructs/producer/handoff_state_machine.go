@@ -67,7 +67,6 @@ type HandoffStateMachine struct {
 
 var (
 	roleNamePattern    = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	targetNamePattern  = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
 	bucketNamePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	eventBusArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[\w.-]+$`)
 )
@@ -98,7 +97,7 @@ func (p *HandoffStateMachineProps) validate() error {
 			continue
 		}
 		errs = append(errs,
-			validate.Match(key+".Name", c.Name, targetNamePattern, "1 to 12 lowercase letters or digits"),
+			validate.ConsumerName(key+".Name", c.Name),
 			validate.Match(key+".BucketName", c.BucketName, bucketNamePattern, "an S3 bucket name"),
 			validate.Match(key+".EventBusArn", c.EventBusArn, eventBusArnPattern, "an event bus ARN"))
 		if seen[c.Name] {
@@ -166,8 +165,8 @@ func (h *handoffDefinition) build() sfn.IChainable {
 		},
 	})
 
-	checkLanding := h.countObjects("CountLandedObjects", "$.run.sourcePrefix", "$.landed")
-	checkArchive := h.countObjects("CountArchivedObjects", "$.run.archivePrefix", "$.archived")
+	checkLanding := s3steps.CountUpToOne(h.scope, "CountLandedObjects", h.landing, "$.run.sourcePrefix", "$.landed")
+	checkArchive := s3steps.CountUpToOne(h.scope, "CountArchivedObjects", h.landing, "$.run.archivePrefix", "$.archived")
 	catch(checkLanding)
 	catch(checkArchive)
 
@@ -202,26 +201,6 @@ func (h *handoffDefinition) build() sfn.IChainable {
 		sfn.NewChoice(h.scope, jsii.String("DidRunLandFiles"), nil).
 			When(sfn.Condition_NumberGreaterThan(jsii.String("$.landed.count"), jsii.Number(0)), handOff, nil).
 			Otherwise(sfn.Chain_Start(checkArchive).Next(alreadyDone)))
-}
-
-// countObjects lists at most one key under a prefix, to tell whether it is empty.
-func (h *handoffDefinition) countObjects(id, prefixPath, resultPath string) tasks.CallAwsService {
-	task := tasks.NewCallAwsService(h.scope, jsii.String(id), &tasks.CallAwsServiceProps{
-		Service: jsii.String("s3"),
-		Action:  jsii.String("listObjectsV2"),
-		Parameters: &map[string]interface{}{
-			"Bucket":  h.landing.BucketName(),
-			"Prefix":  sfn.JsonPath_StringAt(jsii.String(prefixPath)),
-			"MaxKeys": 1,
-		},
-		// The IAM action for ListObjectsV2 is s3:ListBucket, not s3:listObjectsV2.
-		IamAction:      jsii.String("s3:ListBucket"),
-		IamResources:   jsii.Strings(*h.landing.BucketArn()),
-		ResultSelector: &map[string]interface{}{"count": sfn.JsonPath_NumberAt(jsii.String("$.KeyCount"))},
-		ResultPath:     jsii.String(resultPath),
-	})
-	workflow.Retriable(task)
-	return task
 }
 
 // copyToConsumers copies one object into every consumer's inbox, one after the other.

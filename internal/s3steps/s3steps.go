@@ -57,6 +57,27 @@ func Done(scope constructs.Construct, id string) sfn.Pass {
 	return sfn.NewPass(scope, jsii.String(id), &sfn.PassProps{Result: sfn.Result_FromNumber(jsii.Number(1))})
 }
 
+// CountUpToOne lists at most one key under the prefix at prefixPath, to
+// tell whether it is empty: resultPath + ".count" is 0 or 1.
+func CountUpToOne(scope constructs.Construct, id string, bucket awss3.IBucket, prefixPath, resultPath string) tasks.CallAwsService {
+	task := tasks.NewCallAwsService(scope, jsii.String(id), &tasks.CallAwsServiceProps{
+		Service: jsii.String("s3"),
+		Action:  jsii.String("listObjectsV2"),
+		Parameters: &map[string]interface{}{
+			"Bucket":  bucket.BucketName(),
+			"Prefix":  sfn.JsonPath_StringAt(jsii.String(prefixPath)),
+			"MaxKeys": 1,
+		},
+		// The IAM action for ListObjectsV2 is s3:ListBucket, not s3:listObjectsV2.
+		IamAction:      jsii.String("s3:ListBucket"),
+		IamResources:   jsii.Strings(*bucket.BucketArn()),
+		ResultSelector: &map[string]interface{}{"count": sfn.JsonPath_NumberAt(jsii.String("$.KeyCount"))},
+		ResultPath:     jsii.String(resultPath),
+	})
+	workflow.Retriable(task)
+	return task
+}
+
 // CopyProps configures Copy.
 type CopyProps struct {
 	// Source holds the object at $.key, under SourcePrefix.

@@ -13,10 +13,17 @@ import (
 )
 
 var (
-	accountPattern  = regexp.MustCompile(`^\d{12}$`)
-	regionPattern   = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$`)
-	schedulePattern = regexp.MustCompile(`^rate\(([1-9]\d*)(minutes|hours|days)\)$`)
+	accountPattern      = regexp.MustCompile(`^\d{12}$`)
+	regionPattern       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$`)
+	consumerNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+	schedulePattern     = regexp.MustCompile(`^rate\(([1-9]\d*)(minutes|hours|days)\)$`)
 )
+
+// ConsumerName checks a consumer's short name. It becomes part of bucket,
+// flow and state names, so config and construct props apply the same rule.
+func ConsumerName(key, value string) error {
+	return Match(key, value, consumerNamePattern, "1 to 12 lowercase letters or digits, starting with a letter")
+}
 
 // Unresolved reports whether s holds a CDK string token (a value known only
 // at deploy time), which a synth-time check must let through. It matches the
