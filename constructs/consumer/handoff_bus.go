@@ -64,8 +64,13 @@ func NewHandoffBus(scope constructs.Construct, id *string, props *HandoffBusProp
 		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(props.ProducerAccount)},
 		Actions:    jsii.Strings("events:PutEvents"),
 		Resources:  jsii.Strings(*bus.EventBusArn()),
+		// events:source and events:detail-type are multi-valued keys (one PutEvents call can
+		// carry several entries): AWS's cross-account example conditions them with
+		// ForAllValues:StringEquals (EventBridge guide,
+		// eb-event-bus-example-policy-cross-account-custom-bus-source). A plain StringEquals
+		// is denied by the IAM check of the emulated hand-off (test/statemachines/iam_check.py).
 		Conditions: &map[string]interface{}{
-			"StringEquals": map[string]interface{}{
+			"ForAllValues:StringEquals": map[string]interface{}{
 				"events:source":      naming.HandoffEventSource,
 				"events:detail-type": naming.HandoffDetailType,
 			},

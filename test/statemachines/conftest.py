@@ -1,9 +1,15 @@
-"""Fixtures and the session-wide state-coverage gate for the state machine tests.
+"""Fixtures and the session-wide gates of the state machine tests: state coverage and the IAM check.
 
 Every state of every state machine in cdk.out (Map item processors included) must be entered by at
 least one scenario. At the end of the session this prints `state coverage <machine>: N/M (P%)` and,
 when the whole suite ran, fails the run (exit status 1) if any machine is below 100%, listing the
 states no scenario entered. A partial run (-k, file::test, one file) prints the report without failing.
+
+Every Task state of every definition is read against botocore's service models (api_model_check.py):
+the session prints `API model check: N tasks, M mismatch` and fails when M > 0.
+Every AWS call the executions make is checked against the synthesized policies (iam_check.py): the
+session prints `IAM check: N calls, M denied` and fails when M > 0, naming each denied call; a whole run
+also takes each allowed action out in turn and fails on one that no call needs and no reason explains.
 """
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ from moto.glue import models as glue_models
 import moto_patches  # noqa: E402
 from harness import COVERAGE, SynthMissing, World, load_app  # noqa: E402
 from fakes import FakeAppFlow, GlueJobDouble  # noqa: E402
+import api_model_check  # noqa: E402
+import iam_check  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 _STATE = {"stacks": None, "load_error": None, "partial": False, "rows": None}
@@ -78,14 +86,15 @@ def aws(stacks, monkeypatch):
         monkeypatch.setenv(var, val)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        world = World(stacks)
+        world = World(stacks, calls=iam_check.RECORDER)
         world.appflow = FakeAppFlow(world)
         world.glue_jobs = GlueJobDouble(world)
         world.glue_jobs.install(monkeypatch, glue_models)
         moto_patches.SLEEPS["retry"].clear()
         moto_patches.SLEEPS["wait"].clear()
         moto_patches.apply_all(monkeypatch, sdk_stubs={"appflow": world.appflow.handle},
-                               on_state_entered=world.on_state_entered, on_wait=world.on_wait)
+                               on_state_entered=world.on_state_entered, on_wait=world.on_wait,
+                               on_sdk_call=iam_check.RECORDER.record_from_machine)
         yield world
         # stop executions a test left running (e.g. one parked in a wait loop) before mock_aws exits
         world.stop_running_executions()
@@ -100,6 +109,12 @@ def pytest_sessionfinish(session, exitstatus):
     below = [r for r in rows if r[1] < r[2]]
     if below and not _STATE["partial"] and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    iam = iam_check.check(iam_check.RECORDER.calls, iam_check.load_policies(_stacks()),
+                          ablate=not _STATE["partial"])
+    _STATE["iam"] = iam
+    _STATE["api"] = api_model_check.check_machines(m for s in _stacks().values() for m in s.state_machines())
+    if (iam.failed() or _STATE["api"][1]) and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -107,6 +122,15 @@ def pytest_terminal_summary(terminalreporter):
     if not rows:
         return
     tr = terminalreporter
+    iam = _STATE["iam"]
+    tr.section("IAM check (synthesized policies, @cloud-copilot/iam-simulate)")
+    for line in iam.lines(partial=_STATE["partial"]):
+        tr.write_line(line, red=line.startswith(("    denied", "    unused", "FAILED")))
+    total, mismatches = _STATE["api"]
+    tr.section("API model check (botocore service models)")
+    tr.write_line(f"API model check: {total} tasks, {len(mismatches)} mismatch")
+    for m in mismatches:
+        tr.write_line(f"    mismatch: {m}", red=True)
     tr.section("Step Functions state coverage")
     for label, hit, total, missed in rows:
         tr.write_line(f"state coverage {label}: {hit}/{total} ({100.0 * hit / total:.0f}%)")

@@ -12,49 +12,91 @@ from datetime import datetime, timezone
 from moto.moto_api import state_manager
 
 import moto_patches
+from api_model_check import output_problems
 from harness import client_error
+
+
+def marketo_run_prefix(flow_name: str, execution_id: str) -> str:
+    """Where one Marketo run's files land: `<BucketPrefix>/<flow name>/<execution id>/`. The execution id
+    level is the flow's PrefixConfig PathPrefixHierarchy EXECUTION_ID ("The ID that Amazon AppFlow assigns
+    to the flow run", CloudFormation AWS::AppFlow::Flow PrefixConfig); the flow-name level is what AppFlow
+    is reported to write and is on the first-run checklist (docs/first-run.md) to confirm."""
+    return f"landing/{flow_name}/{execution_id}/"
+
+
+def rejected_records_key(error_prefix: str, flow_name: str, execution_id: str) -> str:
+    """Where AppFlow keeps the records a destination rejected (the flow's ErrorHandlingConfig location).
+    The layout below the prefix is not documented: assumed like an S3 destination's, and on the
+    first-run checklist to confirm."""
+    return f"{error_prefix.rstrip('/')}/{flow_name}/{execution_id}/rejected-records"
 
 
 class FakeAppFlow:
     """Answers `arn:aws:states:::aws-sdk:appflow:*` Task states (AppFlow is not in moto).
 
     Knows the flows of the stacks deployed in the World (AWS::AppFlow::Flow FlowName, per account).
-    StartFlow is idempotent per clientToken (as the API documents). DescribeFlowExecutionRecords returns
-    the flow's runs newest first; each call advances every run one step through `statuses`
-    (default InProgress -> Successful)."""
+    StartFlow is idempotent per clientToken (as the API documents). Each DescribeFlowExecutionRecords
+    call advances every run one step through `statuses` (default InProgress -> Successful). A run that
+    ends with rejected records (`Error`, or `rejected_records` > 0 on a `Successful` run, as AppFlow
+    reports a run whose destination refused some records) counts them in
+    executionResult.errorInfo.putFailuresCount and writes them to the flow's error location as
+    appflow.amazonaws.com. Every response must validate against AppFlow's service model (`handle`)."""
 
     def __init__(self, world):
         self.world = world
         self.calls: list[tuple[str, dict]] = []
         self.statuses = ["InProgress", "Successful"]
         self.start_error = None            # a ClientError to raise from StartFlow
+        self.rejected_records = 0          # records the destination refuses in a run that ends Successful
         self._runs: list[dict] = []        # newest last
         self._by_token: dict[tuple, dict] = {}
         self._lock = threading.Lock()
 
-    def _flow_account(self, flow_name: str) -> str:
+    def _flow(self, flow_name: str) -> tuple[str, dict]:
+        """(account, resolved AWS::AppFlow::Flow properties) of the flow in the calling account."""
         account = getattr(moto_patches._THREAD, "account", None)
         for stack in self.world.deployed:
             for lid in stack.of_type("AWS::AppFlow::Flow"):
                 if stack.physical_name(lid) == flow_name and stack.account == account:
-                    return account
+                    return account, stack.resolve(stack.resources[lid]["Properties"])
         raise client_error("ResourceNotFoundException", f"Flow {flow_name} does not exist in {account}",
                            "StartFlow", 404)
 
     def handle(self, action: str, params: dict) -> dict:
+        """Answers one call; a response that the AppFlow service model would not allow fails the test."""
         with self._lock:
             self.calls.append((action, dict(params)))
-            return getattr(self, action)(**params)
+            response = getattr(self, action)(**params)
+        problems = output_problems("appflow", "".join(w.capitalize() for w in action.split("_")), response)
+        assert not problems, f"the AppFlow fake answered what AppFlow cannot: {problems}"
+        return response
+
+    def _flow_account(self, flow_name: str) -> str:
+        return self._flow(flow_name)[0]
+
+    def _read_source(self, account: str, flow: dict) -> None:
+        """AppFlow lists and reads an S3 source as appflow.amazonaws.com, acting for the flow's account
+        (AppFlow guide, s3.html): recorded for the IAM check, which judges it by the bucket policy."""
+        source = flow["SourceFlowConfig"]["SourceConnectorProperties"].get("S3")
+        if source is None or self.world.calls is None:
+            return
+        bucket, prefix = source["BucketName"], source["BucketPrefix"].rstrip("/") + "/"
+        record = lambda op, params: self.world.calls.record(  # noqa: E731
+            "appflow.amazonaws.com", "s3", op, params, account, source_account=account)
+        record("ListObjectsV2", {"Bucket": bucket, "Prefix": prefix})
+        for key in self.world.keys(bucket, account, prefix):
+            record("GetObject", {"Bucket": bucket, "Key": key})
 
     def start_flow(self, flowName, clientToken=None):
-        account = self._flow_account(flowName)
+        account, flow = self._flow(flowName)
         if self.start_error is not None:
             raise self.start_error
+        self._read_source(account, flow)
         key = (account, flowName, clientToken)
         if clientToken and key in self._by_token:
             run = self._by_token[key]
         else:
-            run = {"account": account, "flow": flowName, "executionId": uuid.uuid4().hex, "step": 0,
+            run = {"account": account, "flow": flowName, "props": flow, "executionId": uuid.uuid4().hex, "step": 0,
                    "statuses": list(self.statuses), "startedAt": datetime.now(timezone.utc)}
             self._runs.append(run)
             if clientToken:
@@ -71,11 +113,30 @@ class FakeAppFlow:
             run["step"] += 1
             rec = {"executionId": run["executionId"], "executionStatus": status,
                    "startedAt": run["startedAt"], "lastUpdatedAt": datetime.now(timezone.utc)}
-            if status == "Error":
-                rec["executionResult"] = {"errorInfo": {"putFailuresCount": 3,
-                                                        "executionMessage": "Salesforce rejected 3 records"}}
+            rejected = 3 if status == "Error" else self.rejected_records if status == "Successful" else 0
+            if rejected:
+                rec["executionResult"] = {"errorInfo": {"putFailuresCount": rejected,
+                                                        "executionMessage": f"Salesforce rejected {rejected} records"}}
+                self._write_rejected(run, rejected)
             records.append(rec)
         return {"flowExecutions": records[: maxResults or 100]}
+
+    def _write_rejected(self, run: dict, count: int) -> None:
+        """AppFlow writes the refused records to the flow's error location, once per run."""
+        if run.get("rejected_written"):
+            return
+        run["rejected_written"] = True
+        dest = run["props"]["DestinationFlowConfigList"][0]["DestinationConnectorProperties"]
+        config = next(iter(dest.values())).get("ErrorHandlingConfig")
+        if not config:
+            return
+        key = rejected_records_key(config["BucketPrefix"], run["flow"], run["executionId"])
+        body = "".join(f'{{"error": "REQUIRED_FIELD_MISSING", "row": {i}}}\n' for i in range(count))
+        self.world.put(config["BucketName"], run["account"], key, body)
+        if self.world.calls is not None:
+            self.world.calls.record("appflow.amazonaws.com", "s3", "PutObject",
+                                    {"Bucket": config["BucketName"], "Key": key}, run["account"],
+                                    source_account=run["account"])
 
     @staticmethod
     def _arn(account, flow):

@@ -388,13 +388,15 @@ _DEPLOYED_TYPES = {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::Events::Even
 class World:
     """One test's emulated accounts. Created by the `aws` fixture inside mock_aws."""
 
-    def __init__(self, stacks: dict[str, Stack], coverage: Coverage = COVERAGE):
+    def __init__(self, stacks: dict[str, Stack], coverage: Coverage = COVERAGE, calls=None):
         self.stacks = stacks
         self.coverage = coverage
+        self.calls = calls                           # an iam_check.CallRecorder, or None
         self._clients: dict[tuple, object] = {}
         self.deployed: list[Stack] = []
         self.started: list[str] = []
         self.rule_queues: dict[str, tuple] = {}      # state machine ARN -> (sqs client, queue URL)
+        self.rule_roles: dict[str, tuple] = {}       # state machine ARN -> (account, role ARN the rule uses)
         self._on_enter: dict[str, list] = {}
         self._on_wait: dict[str, list] = {}
 
@@ -487,14 +489,19 @@ class World:
                 qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
                 events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": target["Id"], "Arn": qarn}])
                 self.rule_queues[target["Arn"]] = (sqs, url)
+                self.rule_roles[target["Arn"]] = (stack.account, target.get("RoleArn"))
 
     def delivered(self, machine_arn: str) -> list[dict]:
-        """Events the machine's trigger rule matched since the last call (drained)."""
+        """Events the machine's trigger rule matched since the last call (drained). Each is a
+        StartExecution that EventBridge makes with the target's role, recorded for the IAM check."""
         sqs, url = self.rule_queues[machine_arn]
         out = []
         while True:
             msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
             if not msgs:
+                if out and self.calls is not None:
+                    account, role = self.rule_roles[machine_arn]
+                    self.calls.record(role, "stepfunctions", "StartExecution", {"StateMachineArn": machine_arn}, account)
                 return out
             for m in msgs:
                 out.append(json.loads(m["Body"]))
@@ -514,6 +521,8 @@ class World:
         arn = sfn.create_state_machine(
             name=name or machine.name, roleArn=machine.role_arn, type="STANDARD",
             definition=json.dumps(definition if definition is not None else machine.definition))["stateMachineArn"]
+        if self.calls is not None:   # a scratch experiment's calls are no evidence about the templates
+            self.calls.role_of(arn, machine.role_arn if definition is None and name is None else None)
         if track_coverage and definition is None and name is None:
             assert arn == machine.arn, (arn, machine.arn)
             self.coverage.track(machine)

