@@ -60,8 +60,9 @@ func TestHandoffBus_AcceptsOnlyTheProducersHandoffEvents(t *testing.T) {
 	bus := cdktest.JSON(tpl.Only(t, "AWS::Events::EventBus"))
 	assert.Contains(t, bus, `"Name":"lb-handoff"`)
 	policy := cdktest.JSON(tpl.Only(t, "AWS::Events::EventBusPolicy"))
-	assert.Contains(t, policy, `"events:source":"leadbridge.handoff"`)
-	assert.Contains(t, policy, `"events:detail-type":"Leads Handed Off"`)
+	// One PutEvents call carries several entries: both keys are multi-valued.
+	assert.Contains(t, policy, `"ForAllValues:StringEquals":{"events:detail-type":"Leads Handed Off","events:source":"leadbridge.handoff"}`)
+	assert.NotContains(t, policy, `"StringEquals":{"events:`, "a plain StringEquals on a multi-valued key")
 	assert.Contains(t, policy, `:iam::111111111111:root`)
 	assert.Contains(t, policy, `"aws:PrincipalArn":"`+handoffRole+`"`)
 	assert.Contains(t, cdktest.JSON(tpl.Only(t, "AWS::Events::Archive")), `"RetentionDays":30`)
@@ -76,6 +77,30 @@ func TestFilterJob_IsGlue5WithItsScriptAsAnAsset(t *testing.T) {
 	assert.Contains(t, cdktest.JSON(job["Command"]), `"Name":"glueetl"`)
 	assert.Contains(t, cdktest.JSON(job["Command"]), `.py`, "the script location is the uploaded asset")
 	assert.NotNil(t, job["SecurityConfiguration"])
+}
+
+func TestFilterJob_PassesOnlyArgumentsGlue5UsesAndMayPublishItsMetrics(t *testing.T) {
+	tpl := consumerTemplate(t, nil)
+	args := tpl.Only(t, "AWS::Glue::Job")["DefaultArguments"].(map[string]any)
+	// Glue 5.0 logs in real time; the continuous-logging flag is for 4.0 and earlier.
+	assert.NotContains(t, args, "--enable-continuous-cloudwatch-log")
+	if args["--enable-metrics"] == nil {
+		return
+	}
+	// Metrics need PutMetricData, limited to the Glue namespace.
+	var found bool
+	for id, p := range tpl.Resources("AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, "JobRole") {
+			continue
+		}
+		for _, st := range p["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			if cdktest.JSON(st.(map[string]any)["Action"]) == `"cloudwatch:PutMetricData"` {
+				found = true
+				assert.Equal(t, `{"StringEquals":{"cloudwatch:namespace":"Glue"}}`, cdktest.JSON(st.(map[string]any)["Condition"]))
+			}
+		}
+	}
+	assert.True(t, found, "--enable-metrics without cloudwatch:PutMetricData in the job role")
 }
 
 func TestFilterJob_RejectsZeroWorkers(t *testing.T) {

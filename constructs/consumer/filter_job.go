@@ -18,6 +18,9 @@ import (
 // the script's tests run on.
 const GlueVersion = "5.0"
 
+// JobMetricsNamespace is the CloudWatch namespace Glue job metrics are published in.
+const JobMetricsNamespace = "Glue"
+
 // FilterJobProps configures a FilterJob.
 type FilterJobProps struct {
 	// JobName names the Glue job.
@@ -92,6 +95,14 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 		p.Bucket.GrantReadWrite(role, jsii.String(prefix+"*"))
 	}
 	GrantGlueLogging(role, p.Key, "jobs")
+	// --enable-metrics publishes the job's metrics with PutMetricData, which
+	// has no resource-level permission: limit it to Glue's namespace (Glue
+	// guide, monitoring-awsglue-with-cloudwatch-metrics: namespace "Glue").
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("cloudwatch:PutMetricData"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"cloudwatch:namespace": JobMetricsNamespace}},
+	}))
 
 	job := awsglue.NewCfnJob(this, jsii.String("Job"), &awsglue.CfnJobProps{
 		Name:        p.JobName,
@@ -111,20 +122,21 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 		ExecutionProperty:     &awsglue.CfnJob_ExecutionPropertyProperty{MaxConcurrentRuns: jsii.Number(1)},
 		SecurityConfiguration: p.SecurityConfiguration.Name(),
 		DefaultArguments: &map[string]*string{
-			"--job-language":                     jsii.String("python"),
-			"--enable-continuous-cloudwatch-log": jsii.String("true"),
-			"--enable-metrics":                   jsii.String("true"),
-			"--job-bookmark-option":              jsii.String("job-bookmark-disable"),
+			// No --enable-continuous-cloudwatch-log: Glue 5.0 logs in real time
+			// for every job; that flag only acts on Glue 4.0 and earlier.
+			"--job-language":        jsii.String("python"),
+			"--enable-metrics":      jsii.String("true"),
+			"--job-bookmark-option": jsii.String("job-bookmark-disable"),
 		},
 	})
 	job.Node().AddDependency(p.SecurityConfiguration)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The job reads its script asset and inbox/*, rewrites whole output folders (curated/*, curated-parquet/*, rejected/*, reports/*), and writes its own /aws-glue log groups."),
+		Reason: jsii.String("The job reads its script asset and inbox/*, rewrites whole output folders (curated/*, curated-parquet/*, rejected/*, reports/*), writes its own /aws-glue log groups, and publishes metrics (PutMetricData has no resource-level permission; the statement is limited to the Glue namespace)."),
 		AppliesTo: &[]interface{}{
 			"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*", "Action::s3:Abort*",
-			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*",
+			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Resource::*",
 			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/(inbox|curated|curated-parquet|rejected|reports)\/\*$/g`)},
 			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:(s3:::cdk-.*\/\*|log-group:\/aws-glue\/.*)$/g`)},
 		},

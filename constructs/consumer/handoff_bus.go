@@ -65,7 +65,10 @@ func NewHandoffBus(scope constructs.Construct, id *string, props *HandoffBusProp
 		Actions:    jsii.Strings("events:PutEvents"),
 		Resources:  jsii.Strings(*bus.EventBusArn()),
 		Conditions: &map[string]interface{}{
-			"StringEquals": map[string]interface{}{
+			// One PutEvents call may carry several entries, so AWS's own
+			// cross-account example tests these keys with ForAllValues (EventBridge
+			// guide, eb-event-bus-example-policy-cross-account-custom-bus-source).
+			"ForAllValues:StringEquals": map[string]interface{}{
 				"events:source":      naming.HandoffEventSource,
 				"events:detail-type": naming.HandoffDetailType,
 			},
@@ -85,6 +88,10 @@ func NewHandoffBus(scope constructs.Construct, id *string, props *HandoffBusProp
 		EventPattern: pattern,
 		Retention:    awscdk.Duration_Days(retention),
 	})
+	// Without a key, CDK renders KmsKeyIdentifier "", which some regions reject
+	// with GeneralServiceException (aws/aws-cdk#37847, fix in aws/aws-cdk#37865):
+	// absent means the AWS owned key. Remove once the pinned CDK has the fix.
+	archive.Node().DefaultChild().(awsevents.CfnArchive).AddPropertyDeletionOverride(jsii.String("KmsKeyIdentifier"))
 	target, dlq := workflow.NewEventTarget(this, props.StateMachine)
 	rule := awsevents.NewRule(this, jsii.String("Rule"), &awsevents.RuleProps{
 		EventBus:     bus,
