@@ -126,3 +126,18 @@ func TestApp_EventArchivesNameNoEmptyKmsKey(t *testing.T) {
 	}
 	assert.Positive(t, archives)
 }
+
+func TestApp_IntrinsicFunctionsUseNoQuotedBracketPaths(t *testing.T) {
+	// `'` is reserved inside intrinsic functions (Step Functions guide,
+	// intrinsic functions): $.detail['execution-id'] belongs in a plain path.
+	calls := 0
+	for name, tpl := range allTemplates(t, exampleApp(t)) {
+		for id, def := range tpl.RawDefinitions(t) {
+			for path, call := range cdktest.Intrinsics(def) {
+				calls++
+				assert.NotContains(t, call, "['", "%s %s%s", name, id, path)
+			}
+		}
+	}
+	assert.Positive(t, calls)
+}

@@ -123,6 +123,46 @@ func (tpl Template) StateMachineDefinition(t testing.TB, prefix string) *Definit
 	return nil
 }
 
+// RawDefinitions returns every state machine definition of the template as
+// parsed JSON, by logical ID, with references replaced by placeholders.
+func (tpl Template) RawDefinitions(t testing.TB) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for id, r := range tpl.Resources("AWS::StepFunctions::StateMachine") {
+		var def map[string]any
+		text := flatten(r["Properties"].(map[string]any)["DefinitionString"])
+		if err := json.Unmarshal([]byte(text), &def); err != nil {
+			t.Fatalf("definition of %s is not JSON: %v\n%s", id, err, text)
+		}
+		out[id] = def
+	}
+	return out
+}
+
+// Intrinsics returns every intrinsic function call in a definition (the
+// values of keys ending in ".$" that start with "States."), with its path.
+func Intrinsics(definition any) map[string]string {
+	out := map[string]string{}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, child := range x {
+				if s, ok := child.(string); ok && strings.HasSuffix(k, ".$") && strings.HasPrefix(s, "States.") {
+					out[path+"/"+k] = s
+				}
+				walk(path+"/"+k, child)
+			}
+		case []any:
+			for i, child := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), child)
+			}
+		}
+	}
+	walk("", definition)
+	return out
+}
+
 func (d *Definition) attachRaw(raw map[string]map[string]any) {
 	for name, s := range d.States {
 		s.Raw = raw[name]
