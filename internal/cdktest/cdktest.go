@@ -78,6 +78,30 @@ func JSON(v any) string {
 	return string(data)
 }
 
+// nameProperties are the properties that fix a resource's physical name.
+var nameProperties = []string{"BucketName", "Name", "RoleName", "FlowName", "TableName", "StateMachineName",
+	"LogGroupName", "AlarmName", "TopicName", "QueueName", "AliasName", "DatabaseInput.Name"}
+
+// PhysicalName returns the fixed name a resource declares, rendered as JSON
+// when it is an expression, or "" when CloudFormation generates the name.
+func PhysicalName(resource map[string]any) string {
+	props, _ := resource["Properties"].(map[string]any)
+	for _, p := range nameProperties {
+		var v any = props
+		for _, part := range strings.Split(p, ".") {
+			m, _ := v.(map[string]any)
+			v = m[part]
+		}
+		if s, ok := v.(string); ok {
+			return s
+		}
+		if v != nil {
+			return JSON(v)
+		}
+	}
+	return ""
+}
+
 // Definition is a state machine definition with every CloudFormation
 // reference replaced by a placeholder, parsed into an ASL document.
 type Definition struct {
