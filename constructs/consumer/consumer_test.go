@@ -205,7 +205,7 @@ func TestOrchestration_AFailedCrawlAlarmsButDoesNotFailTheRun(t *testing.T) {
 	}
 	require.NotNil(t, rule, "no rule for the Catalog Not Refreshed event")
 	assert.Nil(t, rule["EventBusName"], "the default bus")
-	assert.Contains(t, cdktest.JSON(rule["EventPattern"]), `"detail":{"crawler":["lb-sales-inbox"]}`)
+	assert.Contains(t, cdktest.JSON(rule["EventPattern"]), `"detail":{"crawler":["lb-sales-archive"]}`)
 	assert.Contains(t, cdktest.JSON(rule["Targets"]), `{"Ref":"OrchestrationAlarms`)
 }
 

@@ -112,7 +112,7 @@ func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalog
 	}))
 
 	crawler := awsglue.NewCfnCrawler(this, jsii.String("Crawler"), &awsglue.CfnCrawlerProps{
-		Name:         jsii.String(name + "-inbox"),
+		Name:         jsii.String(name + "-archive"),
 		Role:         role.RoleArn(),
 		DatabaseName: jsii.String(databaseName),
 		Description:  jsii.String("Catalogs each processed run in archive/"),
