@@ -58,7 +58,7 @@ lint: $(VENV)/.installed node_modules/.installed
 
 test-python: $(VENV)/.installed
 	@java -version 2>&1 | grep -q 'version "17' || { echo "Java 17 is needed for the Spark tests (Glue 5.0 runs Java 17)"; exit 1; }
-	$(VENV)/bin/pytest -q glue-scripts/tests test/statemachines
+	$(VENV)/bin/pytest -q glue-scripts/tests test/statemachines test/docs
 
 ## bench: Go benchmarks, then the Glue transform on 1,000,000 synthetic leads
 bench: $(VENV)/.installed node_modules/.installed
