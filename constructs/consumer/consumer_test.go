@@ -207,6 +207,9 @@ func TestOrchestration_AFailedCrawlAlarmsButDoesNotFailTheRun(t *testing.T) {
 	assert.Nil(t, rule["EventBusName"], "the default bus")
 	assert.Contains(t, cdktest.JSON(rule["EventPattern"]), `"detail":{"crawler":["lb-sales-archive"]}`)
 	assert.Contains(t, cdktest.JSON(rule["Targets"]), `{"Ref":"OrchestrationAlarms`)
+	// ... through a role of its own: the topic's policy admits no EventBridge rule of another account.
+	assert.Contains(t, cdktest.JSON(rule["Targets"]), `"RoleArn"`)
+	assert.NotContains(t, cdktest.JSON(tpl.Resources("AWS::SNS::TopicPolicy")), `events.amazonaws.com`)
 }
 
 // catalogDetailTypeJSON is how the rule's pattern names the event.

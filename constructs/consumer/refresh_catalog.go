@@ -109,6 +109,8 @@ func newCatalogAlarmRule(scope constructs.Construct, crawlerName *string, topic 
 			DetailType: jsii.Strings(CatalogNotRefreshedDetailType),
 			Detail:     &map[string]interface{}{catalogNotRefreshedDetailField: []*string{crawlerName}},
 		},
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, nil)},
+		// Published with a role of this rule's own, so the topic's policy
+		// admits no EventBridge rule of any other account.
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, &awseventstargets.SnsTopicProps{AuthorizeUsingRole: jsii.Bool(true)})},
 	})
 }
