@@ -227,7 +227,7 @@ func (d *Deployment) ConsumerTargets() []*producer.ConsumerTarget {
 		targets = append(targets, &producer.ConsumerTarget{
 			Name:        c.Name,
 			BucketName:  naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region),
-			EventBusArn: naming.HandoffBusArn(d.Project, c.Account, c.Region),
+			EventBusArn: naming.HandoffBusArn(d.Project, c.Name, c.Account, c.Region),
 		})
 	}
 	return targets

@@ -15,7 +15,7 @@ func TestExample_ParsesWithTwoConsumers(t *testing.T) {
 	require.Len(t, d.Consumers, 2)
 	targets := d.ConsumerTargets()
 	assert.Equal(t, "leadbridge-sales-inbox-222222222222-eu-west-1", targets[0].BucketName)
-	assert.Equal(t, "arn:aws:events:eu-west-1:333333333333:event-bus/leadbridge-handoff", targets[1].EventBusArn)
+	assert.Equal(t, "arn:aws:events:eu-west-1:333333333333:event-bus/leadbridge-partners-handoff", targets[1].EventBusArn)
 }
 
 func TestDefaults_AreAppliedToAMinimalConfig(t *testing.T) {

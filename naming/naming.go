@@ -52,13 +52,15 @@ func InboxBucketName(project, consumer, account, region string) string {
 }
 
 // HandoffBusName is the consumer's custom event bus that receives hand-offs.
-func HandoffBusName(project string) string {
-	return project + "-handoff"
+// Bus names are unique per account and region, and two consumers may share
+// an account (say, two Salesforce orgs of one sales team): it names the consumer.
+func HandoffBusName(project, consumer string) string {
+	return fmt.Sprintf("%s-%s-handoff", project, consumer)
 }
 
-// HandoffBusArn is the ARN the producer puts events on.
-func HandoffBusArn(project, account, region string) string {
-	return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", Partition(region), region, account, HandoffBusName(project))
+// HandoffBusArn is the ARN the producer puts a consumer's events on.
+func HandoffBusArn(project, consumer, account, region string) string {
+	return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", Partition(region), region, account, HandoffBusName(project, consumer))
 }
 
 // MarketoFlowName is the producer's AppFlow flow, whose completion event is

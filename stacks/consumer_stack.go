@@ -95,7 +95,7 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		AlarmEmail:         optional(c.AlarmEmail),
 	})
 	bus := consumer.NewHandoffBus(stack, jsii.String(HandoffBusID), &consumer.HandoffBusProps{
-		EventBusName:         jsii.String(naming.HandoffBusName(d.Project)),
+		EventBusName:         jsii.String(naming.HandoffBusName(d.Project, c.Name)),
 		ProducerAccount:      jsii.String(d.Producer.Account),
 		HandoffRoleArn:       roleArn,
 		StateMachine:         orchestration.StateMachine,

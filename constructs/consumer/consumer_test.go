@@ -60,12 +60,20 @@ func TestHandoffBus_AcceptsOnlyTheProducersHandoffEvents(t *testing.T) {
 	bus := cdktest.JSON(tpl.Only(t, "AWS::Events::EventBus"))
 	assert.Contains(t, bus, `"Name":"lb-handoff"`)
 	policy := cdktest.JSON(tpl.Only(t, "AWS::Events::EventBusPolicy"))
-	assert.Contains(t, policy, `"events:source":"leadbridge.handoff"`)
-	assert.Contains(t, policy, `"events:detail-type":"Leads Handed Off"`)
+	// One PutEvents call carries several entries: both keys are multi-valued.
+	assert.Contains(t, policy, `"ForAllValues:StringEquals":{"events:detail-type":"Leads Handed Off","events:source":"leadbridge.handoff"}`)
+	assert.NotContains(t, policy, `"StringEquals":{"events:`, "a plain StringEquals on a multi-valued key")
 	assert.Contains(t, policy, `:iam::111111111111:root`)
 	assert.Contains(t, policy, `"aws:PrincipalArn":"`+handoffRole+`"`)
 	assert.Contains(t, cdktest.JSON(tpl.Only(t, "AWS::Events::Archive")), `"RetentionDays":30`)
-	assert.Contains(t, cdktest.JSON(tpl.Only(t, "AWS::Events::Rule")), `"DeadLetterConfig"`)
+	busRules := 0
+	for _, r := range tpl.Resources("AWS::Events::Rule") {
+		if strings.Contains(cdktest.JSON(r), `"EventBusName":{"Ref":"Bus`) {
+			busRules++
+			assert.Contains(t, cdktest.JSON(r), `"DeadLetterConfig"`)
+		}
+	}
+	assert.Equal(t, 1, busRules)
 }
 
 func TestFilterJob_IsGlue5WithItsScriptAsAnAsset(t *testing.T) {
@@ -76,6 +84,30 @@ func TestFilterJob_IsGlue5WithItsScriptAsAnAsset(t *testing.T) {
 	assert.Contains(t, cdktest.JSON(job["Command"]), `"Name":"glueetl"`)
 	assert.Contains(t, cdktest.JSON(job["Command"]), `.py`, "the script location is the uploaded asset")
 	assert.NotNil(t, job["SecurityConfiguration"])
+}
+
+func TestFilterJob_PassesOnlyArgumentsGlue5UsesAndMayPublishItsMetrics(t *testing.T) {
+	tpl := consumerTemplate(t, nil)
+	args := tpl.Only(t, "AWS::Glue::Job")["DefaultArguments"].(map[string]any)
+	// Glue 5.0 logs in real time; the continuous-logging flag is for 4.0 and earlier.
+	assert.NotContains(t, args, "--enable-continuous-cloudwatch-log")
+	if args["--enable-metrics"] == nil {
+		return
+	}
+	// Metrics need PutMetricData, limited to the Glue namespace.
+	var found bool
+	for id, p := range tpl.Resources("AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, "JobRole") {
+			continue
+		}
+		for _, st := range p["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			if cdktest.JSON(st.(map[string]any)["Action"]) == `"cloudwatch:PutMetricData"` {
+				found = true
+				assert.Equal(t, `{"StringEquals":{"cloudwatch:namespace":"Glue"}}`, cdktest.JSON(st.(map[string]any)["Condition"]))
+			}
+		}
+	}
+	assert.True(t, found, "--enable-metrics without cloudwatch:PutMetricData in the job role")
 }
 
 func TestFilterJob_RejectsZeroWorkers(t *testing.T) {
@@ -103,20 +135,16 @@ func TestSalesforceFlow_RejectsAnEmptyMapping(t *testing.T) {
 	assert.Contains(t, err.Error(), "SalesforceFlow.fieldMapping must map at least one curated column to a Lead field, got none")
 }
 
-func TestOrchestration_CrawlsRunsJobLoadsThenMoves(t *testing.T) {
+func TestOrchestration_RunsJobLoadsMovesThenCrawls(t *testing.T) {
 	def := consumerTemplate(t, nil).StateMachineDefinition(t, "OrchestrationStateMachine")
 	s := def.States
 	// The run lock comes first; a run whose files are already gone does nothing more.
 	assert.Equal(t, "AcquireRunLock", s["ReadHandoffEvent"].Next)
 	assert.Equal(t, "CountSourceObjects", s["AcquireRunLock"].Next)
-	assert.Equal(t, "ReleaseRunLock", s["HasSourceFiles"].Default)
-	assert.Contains(t, cdktest.JSON(s["HasSourceFiles"].Choices), `"Next":"StartCrawler"`)
-	// Crawler loop: start, wait, get, count, choose; a running crawler is not a failure.
-	assert.Contains(t, cdktest.JSON(s["StartCrawler"].Catch), `"ErrorEquals":["Glue.CrawlerRunningException"],"Next":"WaitForCrawler"`)
-	assert.Equal(t, "GetCrawler", s["WaitForCrawler"].Next)
-	assert.Equal(t, "IsCrawlerReady", s["CountCrawlerPolls"].Next)
-	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"Next":"RunFilterJob"`)
-	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"NumericLessThan":120`, "the crawler loop is bounded")
+	assert.Equal(t, "ReleaseLockOfProcessedRun", s["HasSourceFiles"].Default)
+	assert.Equal(t, "RunAlreadyProcessed", s["ReleaseLockOfProcessedRun"].Next)
+	// No crawl before the job: the job reads S3 directly.
+	assert.Contains(t, cdktest.JSON(s["HasSourceFiles"].Choices), `"Next":"RunFilterJob"`)
 	// The job runs to completion (.sync) and its report decides whether Salesforce is called.
 	assert.Contains(t, s["RunFilterJob"].Resource, "glue:startJobRun.sync")
 	assert.Equal(t, "DidJobKeepLeads", s["ReadJobReport"].Next)
@@ -129,9 +157,10 @@ func TestOrchestration_CrawlsRunsJobLoadsThenMoves(t *testing.T) {
 	assert.Contains(t, choices, `"Next":"MoveCurated"`)
 	assert.Contains(t, choices, `"Next":"LoadFailed"`)
 	assert.Contains(t, choices, `"NumericLessThan":240`)
-	// Moves come only after the load, and the lock is released last.
+	// Moves come only after the load, and the lock is released before the crawl.
 	assert.Equal(t, "ArchiveSource", s["MoveCurated"].Next)
 	assert.Equal(t, "ReleaseRunLock", s["ArchiveSource"].Next)
+	assert.Equal(t, "StartCrawler", s["ReleaseRunLock"].Next)
 	assert.Equal(t, "DeleteCuratedObject", s["MoveCurated"].ItemProcessor.States["CopyCuratedToProcessed"].Next)
 	before := def.Reachable("ReadHandoffEvent")
 	for name := range before {
@@ -139,21 +168,79 @@ func TestOrchestration_CrawlsRunsJobLoadsThenMoves(t *testing.T) {
 			assert.Contains(t, []string{"DidJobKeepLeads"}, name)
 		}
 	}
+	// Crawler loop: start, wait, get, count, choose; a running crawler is not a failure; bounded.
+	assert.Contains(t, cdktest.JSON(s["StartCrawler"].Catch), `"ErrorEquals":["Glue.CrawlerRunningException"],"Next":"WaitForCrawler"`)
+	assert.Equal(t, "GetCrawler", s["WaitForCrawler"].Next)
+	assert.Equal(t, "IsCrawlerReady", s["CountCrawlerPolls"].Next)
+	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"Next":"RunComplete"`)
+	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"NumericLessThan":120`, "the crawler loop is bounded")
+}
+
+func TestOrchestration_AFailedCrawlAlarmsButDoesNotFailTheRun(t *testing.T) {
+	tpl := consumerTemplate(t, nil)
+	def := tpl.StateMachineDefinition(t, "OrchestrationStateMachine")
+	s := def.States
+	// Every way the crawl can go wrong reports the event, then the run completes.
+	for _, name := range []string{"StartCrawler", "GetCrawler"} {
+		assert.Contains(t, cdktest.JSON(s[name].Catch), `"ErrorEquals":["States.ALL"],"Next":"ReportCatalogNotRefreshed","ResultPath":"$.crawlError"`, name)
+	}
+	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"Next":"CrawlFailed"`)
+	assert.Equal(t, "CrawlerTimedOut", s["IsCrawlerReady"].Default)
+	assert.Equal(t, "ReportCatalogNotRefreshed", s["CrawlFailed"].Next)
+	assert.Equal(t, "ReportCatalogNotRefreshed", s["CrawlerTimedOut"].Next)
+	assert.Equal(t, "RunComplete", s["ReportCatalogNotRefreshed"].Next)
+	assert.Contains(t, cdktest.JSON(s["ReportCatalogNotRefreshed"].Parameters), `"Source":"leadbridge.orchestration"`)
+	assert.NotContains(t, cdktest.JSON(s["ReportCatalogNotRefreshed"].Parameters), `"EventBusName"`, "the account's default bus")
+	// No crawl state leads to the failure path of the run.
+	for name := range def.Reachable("StartCrawler") {
+		assert.NotEqual(t, "ReleaseLockAfterFailure", name)
+		assert.NotEqual(t, "OrchestrationFailed", name)
+	}
+	// AND the event reaches the alarm topic, for this crawler only.
+	var rule map[string]any
+	for _, r := range tpl.Resources("AWS::Events::Rule") {
+		if strings.Contains(cdktest.JSON(r), catalogDetailTypeJSON) {
+			rule = r["Properties"].(map[string]any)
+		}
+	}
+	require.NotNil(t, rule, "no rule for the Catalog Not Refreshed event")
+	assert.Nil(t, rule["EventBusName"], "the default bus")
+	assert.Contains(t, cdktest.JSON(rule["EventPattern"]), `"detail":{"crawler":["lb-sales-archive"]}`)
+	assert.Contains(t, cdktest.JSON(rule["Targets"]), `{"Ref":"OrchestrationAlarms`)
+	// ... through a role of its own: the topic's policy admits no EventBridge rule of another account.
+	assert.Contains(t, cdktest.JSON(rule["Targets"]), `"RoleArn"`)
+	assert.NotContains(t, cdktest.JSON(tpl.Resources("AWS::SNS::TopicPolicy")), `events.amazonaws.com`)
+}
+
+// catalogDetailTypeJSON is how the rule's pattern names the event.
+const catalogDetailTypeJSON = `"detail-type":["Catalog Not Refreshed"]`
+
+func TestLeadsCatalog_CrawlsArchiveWithoutPartitionIndexes(t *testing.T) {
+	crawler := consumerTemplate(t, nil).Only(t, "AWS::Glue::Crawler")
+	// Crawlers create partition indexes by default, which needs glue:CreatePartitionIndex.
+	assert.Contains(t, crawler["Configuration"], `"CreatePartitionIndex":false`)
+	assert.Contains(t, cdktest.JSON(crawler["Targets"]), `/archive/`)
 }
 
 func TestOrchestration_EveryFailureReleasesTheLockAndFails(t *testing.T) {
 	def := consumerTemplate(t, nil).StateMachineDefinition(t, "OrchestrationStateMachine")
+	catalogPhase := def.Reachable("StartCrawler")
 	for name, s := range def.States {
 		if s.Type != "Task" && s.Type != "Map" {
 			continue
 		}
-		if name == "ReleaseLockAfterFailure" {
-			assert.Contains(t, cdktest.JSON(s.Catch), `"Next":"OrchestrationFailed"`)
-			continue
-		}
-		assert.Contains(t, cdktest.JSON(s.Catch), `"ErrorEquals":["States.ALL"],"Next":"ReleaseLockAfterFailure","ResultPath":"$.error"`, name)
 		if s.Type == "Task" {
 			assert.Equal(t, "FULL", s.Retry[len(s.Retry)-1]["JitterStrategy"], name)
+		}
+		switch {
+		case name == "ReleaseLockAfterFailure":
+			assert.Contains(t, cdktest.JSON(s.Catch), `"Next":"OrchestrationFailed"`)
+		case name == "ReportCatalogNotRefreshed":
+			assert.Contains(t, cdktest.JSON(s.Catch), `"ErrorEquals":["States.ALL"],"Next":"CatalogAlarmNotSent"`)
+		case catalogPhase[name]:
+			// after the lock is released: see TestOrchestration_AFailedCrawlAlarmsButDoesNotFailTheRun
+		default:
+			assert.Contains(t, cdktest.JSON(s.Catch), `"ErrorEquals":["States.ALL"],"Next":"ReleaseLockAfterFailure","ResultPath":"$.error"`, name)
 		}
 	}
 	assert.Equal(t, "OrchestrationFailed", def.States["ReleaseLockAfterFailure"].Next)

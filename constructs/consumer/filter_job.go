@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -17,6 +18,9 @@ import (
 // GlueVersion is pinned: Glue 5.0 runs Spark 3.5.4 on Python 3.11, the engine
 // the script's tests run on.
 const GlueVersion = "5.0"
+
+// JobMetricsNamespace is the CloudWatch namespace Glue job metrics are published in.
+const JobMetricsNamespace = "Glue"
 
 // FilterJobProps configures a FilterJob.
 type FilterJobProps struct {
@@ -49,6 +53,28 @@ type FilterJob struct {
 	Script awss3assets.Asset
 	// JobName is what the orchestration starts.
 	JobName *string
+}
+
+// SparkOutputPrefixes are the prefixes the job writes with Spark (overwrite).
+var SparkOutputPrefixes = []string{CuratedPrefix, CuratedParquetPrefix, RejectedPrefix}
+
+// grantSparkOutput lets the role overwrite a Spark output folder: list,
+// read, write and delete everything under it, and the keys Spark touches
+// beside it. Hadoop's S3A client stats the folder's own key ("curated", a
+// HEAD that is a 403 without s3:GetObject on it, apache/hadoop#6507), and
+// EMRFS, which Glue 5.0 writes through, keeps "curated_$folder$" markers
+// (EMR guide). Nothing writes or deletes the folder's own key.
+func grantSparkOutput(role awsiam.IRole, bucket awss3.IBucket, prefix string) {
+	folder := strings.TrimSuffix(prefix, "/")
+	bucket.GrantReadWrite(role, jsii.String(prefix+"*"))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String(folder))),
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+		Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String(folder + "_$folder$"))),
+	}))
 }
 
 func (p *FilterJobProps) withDefaults() FilterJobProps {
@@ -87,11 +113,20 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 	})
 	script.GrantRead(role)
 	p.Bucket.GrantRead(role, jsii.String(SourcePrefix+"*"))
-	for _, prefix := range []string{CuratedPrefix, CuratedParquetPrefix, RejectedPrefix, ReportsPrefix} {
-		// Spark overwrites an output folder: it lists, deletes and writes.
-		p.Bucket.GrantReadWrite(role, jsii.String(prefix+"*"))
+	for _, prefix := range SparkOutputPrefixes {
+		grantSparkOutput(role, p.Bucket, prefix)
 	}
+	// The report is one boto3 PutObject.
+	p.Bucket.GrantPut(role, jsii.String(ReportsPrefix+"*"))
 	GrantGlueLogging(role, p.Key, "jobs")
+	// --enable-metrics publishes the job's metrics with PutMetricData, which
+	// has no resource-level permission: limit it to Glue's namespace (Glue
+	// guide, monitoring-awsglue-with-cloudwatch-metrics: namespace "Glue").
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("cloudwatch:PutMetricData"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"cloudwatch:namespace": JobMetricsNamespace}},
+	}))
 
 	job := awsglue.NewCfnJob(this, jsii.String("Job"), &awsglue.CfnJobProps{
 		Name:        p.JobName,
@@ -111,20 +146,21 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 		ExecutionProperty:     &awsglue.CfnJob_ExecutionPropertyProperty{MaxConcurrentRuns: jsii.Number(1)},
 		SecurityConfiguration: p.SecurityConfiguration.Name(),
 		DefaultArguments: &map[string]*string{
-			"--job-language":                     jsii.String("python"),
-			"--enable-continuous-cloudwatch-log": jsii.String("true"),
-			"--enable-metrics":                   jsii.String("true"),
-			"--job-bookmark-option":              jsii.String("job-bookmark-disable"),
+			// No --enable-continuous-cloudwatch-log: Glue 5.0 logs in real time
+			// for every job; that flag only acts on Glue 4.0 and earlier.
+			"--job-language":        jsii.String("python"),
+			"--enable-metrics":      jsii.String("true"),
+			"--job-bookmark-option": jsii.String("job-bookmark-disable"),
 		},
 	})
 	job.Node().AddDependency(p.SecurityConfiguration)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The job reads its script asset and inbox/*, rewrites whole output folders (curated/*, curated-parquet/*, rejected/*, reports/*), and writes its own /aws-glue log groups."),
+		Reason: jsii.String("The job reads its script asset and inbox/*, rewrites whole output folders (curated/*, curated-parquet/*, rejected/*), writes reports/*, writes its own /aws-glue log groups, and publishes metrics (PutMetricData has no resource-level permission; the statement is limited to the Glue namespace)."),
 		AppliesTo: &[]interface{}{
 			"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*", "Action::s3:Abort*",
-			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*",
+			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Resource::*",
 			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/(inbox|curated|curated-parquet|rejected|reports)\/\*$/g`)},
 			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:(s3:::cdk-.*\/\*|log-group:\/aws-glue\/.*)$/g`)},
 		},

@@ -90,6 +90,10 @@ func NewHandoffBus(scope constructs.Construct, id *string, props *HandoffBusProp
 		EventPattern: pattern,
 		Retention:    awscdk.Duration_Days(retention),
 	})
+	// Without a key, CDK renders KmsKeyIdentifier "", which some regions reject
+	// with GeneralServiceException (aws/aws-cdk#37847, fix in aws/aws-cdk#37865):
+	// absent means the AWS owned key. Remove once the pinned CDK has the fix.
+	archive.Node().DefaultChild().(awsevents.CfnArchive).AddPropertyDeletionOverride(jsii.String("KmsKeyIdentifier"))
 	target, dlq := workflow.NewEventTarget(this, props.StateMachine)
 	rule := awsevents.NewRule(this, jsii.String("Rule"), &awsevents.RuleProps{
 		EventBus:     bus,

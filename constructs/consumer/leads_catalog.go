@@ -17,15 +17,17 @@ import (
 
 // LeadsCatalogProps configures a LeadsCatalog.
 type LeadsCatalogProps struct {
-	// Bucket holds the producer's runs under SourcePrefix.
+	// Bucket holds the processed runs under ArchivePrefix.
 	Bucket awss3.IBucket
 	// Name prefixes the database, crawler and security configuration.
 	Name *string
 }
 
-// LeadsCatalog catalogs the producer's runs: a Glue database, a crawler over
-// inbox/ (each run becomes a partition of one table), and the security
+// LeadsCatalog catalogs the processed runs: a Glue database, a crawler over
+// archive/ (each run becomes a partition of one table), and the security
 // configuration that encrypts the crawler's and the job's logs and bookmarks.
+// The crawler runs after a run's files reached archive/, so the catalog
+// points at data that stays; the Glue job reads S3 directly and never waits for it.
 type LeadsCatalog struct {
 	constructs.Construct
 	Database              awsglue.CfnDatabase
@@ -95,7 +97,7 @@ func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalog
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("glue.amazonaws.com"), nil),
 	})
 	GrantGlueLogging(role, key, "crawlers")
-	props.Bucket.GrantRead(role, jsii.String(SourcePrefix+"*"))
+	props.Bucket.GrantRead(role, jsii.String(ArchivePrefix+"*"))
 	catalogArn := func(resource string) string {
 		return fmt.Sprintf("arn:%s:glue:%s:%s:%s", *stack.Partition(), *stack.Region(), *stack.Account(), resource)
 	}
@@ -110,13 +112,13 @@ func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalog
 	}))
 
 	crawler := awsglue.NewCfnCrawler(this, jsii.String("Crawler"), &awsglue.CfnCrawlerProps{
-		Name:         jsii.String(name + "-inbox"),
+		Name:         jsii.String(name + "-archive"),
 		Role:         role.RoleArn(),
 		DatabaseName: jsii.String(databaseName),
-		Description:  jsii.String("Catalogs each run the producer hands off"),
+		Description:  jsii.String("Catalogs each processed run in archive/"),
 		Targets: &awsglue.CfnCrawler_TargetsProperty{
 			S3Targets: &[]interface{}{&awsglue.CfnCrawler_S3TargetProperty{
-				Path: jsii.String(fmt.Sprintf("s3://%s/%s", *props.Bucket.BucketName(), SourcePrefix)),
+				Path: jsii.String(fmt.Sprintf("s3://%s/%s", *props.Bucket.BucketName(), ArchivePrefix)),
 			}},
 		},
 		CrawlerSecurityConfiguration: security.Name(),
@@ -125,23 +127,29 @@ func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalog
 			DeleteBehavior: jsii.String("LOG"),
 		},
 		RecrawlPolicy: &awsglue.CfnCrawler_RecrawlPolicyProperty{RecrawlBehavior: jsii.String("CRAWL_EVERYTHING")},
-		// One table whose partitions are the runs, even when a run adds a column.
-		Configuration: jsii.String(`{"Version":1.0,"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"},"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"}}}`),
+		Configuration: jsii.String(CrawlerConfiguration),
 	})
 	crawler.Node().AddDependency(database)
 	crawler.Node().AddDependency(security)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The crawler reads every run under inbox/*, manages the tables of its own database, writes its own /aws-glue log groups, and reads security configurations (no resource-level permission)."),
+		Reason: jsii.String("The crawler reads every run under archive/*, manages the tables of its own database, writes its own /aws-glue log groups, and reads security configurations (no resource-level permission)."),
 		AppliesTo: &[]interface{}{
 			"Action::s3:GetObject*", "Action::s3:List*", "Action::s3:GetBucket*", "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Resource::*",
-			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/inbox\/\*$/g`)},
+			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/archive\/\*$/g`)},
 			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:(table\/.*\/\*|log-group:\/aws-glue\/.*)$/g`)},
 		},
 	}}, jsii.Bool(true))
 	return &LeadsCatalog{Construct: this, Database: database, Crawler: crawler, CrawlerRole: role, SecurityConfiguration: security, Key: key}
 }
+
+// CrawlerConfiguration makes one table whose partitions are the runs, even
+// when a run adds a column, and no partition index: crawlers create one by
+// default (CreatePartitionIndex defaults to true; Glue guide,
+// crawler-configure-partition-indexes), which would need
+// glue:CreatePartitionIndex, and lookups by run need none.
+const CrawlerConfiguration = `{"Version":1.0,"CreatePartitionIndex":false,"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"},"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"}}}`
 
 // GrantGlueLogging lets a Glue role write its encrypted logs: continuous
 // logging for jobs, or crawler logs (kind is "jobs" or "crawlers").

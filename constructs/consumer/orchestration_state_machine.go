@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -36,7 +37,7 @@ const (
 type OrchestrationStateMachineProps struct {
 	// Bucket is the inbox bucket; the run's files are under inbox/<run id>/.
 	Bucket awss3.IBucket
-	// CrawlerName is the crawler over inbox/.
+	// CrawlerName is the crawler over archive/, started once a run is archived.
 	CrawlerName *string
 	// FilterJobName is the Glue job that curates the run.
 	FilterJobName *string
@@ -66,6 +67,8 @@ type OrchestrationStateMachine struct {
 	// RunLock holds at most one item: the execution that owns curated/.
 	RunLock    awsdynamodb.Table
 	Monitoring workflow.Parts
+	// CatalogAlarmRule sends a failed crawl of a finished run to Monitoring's alarm topic.
+	CatalogAlarmRule awsevents.Rule
 }
 
 func (p *OrchestrationStateMachineProps) validate() error {
@@ -101,7 +104,8 @@ func NewOrchestrationStateMachine(scope constructs.Construct, id *string, props 
 	workflow.SuppressWildcards(role, "The orchestration moves whole run folders (curated/*, processed/*, inbox/*, archive/*), reads reports/*, "+
 		"and describes the execution the run lock names (read-only; naming its own state machine in its role would be a circular dependency).",
 		`/^Resource::(.*\/(curated|processed|inbox|archive|reports)\/\*|arn:.*:execution:\*)$/g`)
-	return &OrchestrationStateMachine{Construct: this, StateMachine: parts.StateMachine, Role: role, RunLock: lock, Monitoring: parts}
+	catalogAlarm := newCatalogAlarmRule(this, props.CrawlerName, parts.AlarmTopic)
+	return &OrchestrationStateMachine{Construct: this, StateMachine: parts.StateMachine, Role: role, RunLock: lock, Monitoring: parts, CatalogAlarmRule: catalogAlarm}
 }
 
 type orchestration struct {
@@ -165,11 +169,11 @@ func (o *orchestration) build() sfn.IChainable {
 		},
 	})
 
-	moves, releaseRun := o.moveFiles()
+	done := sfn.NewSucceed(o.scope, jsii.String("RunComplete"), nil)
+	moves := o.moveFiles(o.refreshCatalog(done))
 	load := o.loadIntoSalesforce(moves)
 	job := o.runFilterJob(load, moves)
-	crawl := o.crawl(job)
-	return sfn.Chain_Start(read).Next(o.acquireLock(o.skipIfAlreadyProcessed(crawl, releaseRun)))
+	return sfn.Chain_Start(read).Next(o.acquireLock(o.skipIfAlreadyProcessed(job)))
 }
 
 // lockKey is the single item of the lock table.
@@ -257,47 +261,6 @@ func (o *orchestration) releaseLock(id string) tasks.DynamoDeleteItem {
 	})
 	workflow.Retriable(task, conditionFailed)
 	return task
-}
-
-// crawl starts the crawler (one already running will do) and polls until it
-// is READY, then goes on only if the last crawl SUCCEEDED.
-func (o *orchestration) crawl(then sfn.IChainable) sfn.IChainable {
-	start := tasks.NewCallAwsService(o.scope, jsii.String("StartCrawler"), &tasks.CallAwsServiceProps{
-		Service:      jsii.String("glue"),
-		Action:       jsii.String("startCrawler"),
-		Parameters:   &map[string]interface{}{"Name": o.props.CrawlerName},
-		IamResources: jsii.Strings(o.crawlerArn()),
-		ResultPath:   sfn.JsonPath_DISCARD(),
-	})
-	workflow.Retriable(start, crawlerRunning)
-	get := tasks.NewCallAwsService(o.scope, jsii.String("GetCrawler"), &tasks.CallAwsServiceProps{
-		Service:        jsii.String("glue"),
-		Action:         jsii.String("getCrawler"),
-		Parameters:     &map[string]interface{}{"Name": o.props.CrawlerName},
-		IamResources:   jsii.Strings(o.crawlerArn()),
-		ResultSelector: &map[string]interface{}{"state": sfn.JsonPath_StringAt(jsii.String("$.Crawler.State")), "crawler": sfn.JsonPath_ObjectAt(jsii.String("$.Crawler"))},
-		ResultPath:     jsii.String("$.crawler"),
-	})
-	workflow.Retriable(get)
-	o.catch(get)
-	wait := o.wait("WaitForCrawler", crawlerPollSeconds)
-	start.AddCatch(wait, &sfn.CatchProps{Errors: jsii.Strings(crawlerRunning), ResultPath: sfn.JsonPath_DISCARD()})
-	o.catch(start)
-	wait.Next(get).Next(o.counter("CountCrawlerPolls", "crawlerPolls")).Next(
-		sfn.NewChoice(o.scope, jsii.String("IsCrawlerReady"), nil).
-			When(sfn.Condition_And(
-				sfn.Condition_StringEquals(jsii.String("$.crawler.state"), jsii.String("READY")),
-				sfn.Condition_IsPresent(jsii.String("$.crawler.crawler.LastCrawl.Status")),
-				sfn.Condition_StringEquals(jsii.String("$.crawler.crawler.LastCrawl.Status"), jsii.String("SUCCEEDED"))), then, nil).
-			When(sfn.Condition_StringEquals(jsii.String("$.crawler.state"), jsii.String("READY")),
-				o.failWith("CrawlFailed", "The crawler's last crawl did not succeed."), nil).
-			When(sfn.Condition_NumberLessThan(jsii.String("$.crawlerPolls.count"), jsii.Number(maxCrawlerPolls)), wait, nil).
-			Otherwise(o.failWith("CrawlerTimedOut", "The crawler did not finish in time.")))
-	return start.Next(wait)
-}
-
-func (o *orchestration) crawlerArn() string {
-	return *awscdk.Stack_Of(o.scope).FormatArn(&awscdk.ArnComponents{Service: jsii.String("glue"), Resource: jsii.String("crawler"), ResourceName: o.props.CrawlerName})
 }
 
 // runFilterJob runs the Glue job to completion, reads the counts it wrote,
@@ -395,18 +358,28 @@ func (o *orchestration) loadIntoSalesforce(then sfn.IChainable) sfn.IChainable {
 
 // skipIfAlreadyProcessed goes on only if the run still has files in inbox/:
 // a repeated event for a run already loaded and archived just releases the lock.
-func (o *orchestration) skipIfAlreadyProcessed(then, release sfn.IChainable) sfn.IChainable {
+func (o *orchestration) skipIfAlreadyProcessed(then sfn.IChainable) sfn.IChainable {
 	count := s3steps.CountUpToOne(o.scope, "CountSourceObjects", o.bucket, "$.run.sourcePrefix", "$.source")
 	o.catch(count)
+	release := o.releaseLockAfterSuccess("ReleaseLockOfProcessedRun", sfn.NewSucceed(o.scope, jsii.String("RunAlreadyProcessed"), nil))
 	return count.Next(sfn.NewChoice(o.scope, jsii.String("HasSourceFiles"), nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.source.count"), jsii.Number(0)), then, nil).
 		Otherwise(release))
 }
 
+// releaseLockAfterSuccess releases the lock, then goes on to then. A lock
+// someone took over, believing this execution gone, is no failure: the work is done.
+func (o *orchestration) releaseLockAfterSuccess(id string, then sfn.IChainable) sfn.IChainable {
+	release := o.releaseLock(id)
+	release.AddCatch(then, &sfn.CatchProps{Errors: jsii.Strings(conditionFailed), ResultPath: sfn.JsonPath_DISCARD()})
+	o.catch(release)
+	return release.Next(then)
+}
+
 // moveFiles moves curated/ to processed/<run>/ and inbox/<run>/ to
-// archive/<run>/, then releases the lock. It runs only after a confirmed load
-// (or when the job kept no lead). It returns the chain and its release state.
-func (o *orchestration) moveFiles() (sfn.IChainable, sfn.IChainable) {
+// archive/<run>/, releases the lock and goes on to then. It runs only after a
+// confirmed load (or when the job kept no lead).
+func (o *orchestration) moveFiles(then sfn.IChainable) sfn.IChainable {
 	curated := s3steps.ForEachObject(o.scope, "MoveCurated", o.bucket, "$.run.curatedPrefix", "$.movedCurated", 40,
 		s3steps.Move(o.scope, s3steps.MoveIDs{Copy: "CopyCuratedToProcessed", Delete: "DeleteCuratedObject", Done: "CuratedObjectMoved"},
 			o.bucket, CuratedPrefix, ProcessedPrefix, "States.Format('{}{}', $.run.processedPrefix, $.fileName)"))
@@ -415,10 +388,5 @@ func (o *orchestration) moveFiles() (sfn.IChainable, sfn.IChainable) {
 		s3steps.Move(o.scope, s3steps.MoveIDs{Copy: "CopySourceToArchive", Delete: "DeleteSourceObject", Done: "SourceObjectArchived"},
 			o.bucket, SourcePrefix, ArchivePrefix, "States.Format('{}{}', $.run.archivePrefix, $.fileName)"))
 	source.AddCatch(o.failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
-	release := o.releaseLock("ReleaseRunLock")
-	done := sfn.NewSucceed(o.scope, jsii.String("RunComplete"), nil)
-	// Someone took the lock over, believing this execution gone: the work is done anyway.
-	release.AddCatch(done, &sfn.CatchProps{Errors: jsii.Strings(conditionFailed), ResultPath: sfn.JsonPath_DISCARD()})
-	o.catch(release)
-	return sfn.Chain_Start(curated).Next(source).Next(release).Next(done), release
+	return sfn.Chain_Start(curated).Next(source).Next(o.releaseLockAfterSuccess("ReleaseRunLock", then))
 }

@@ -152,15 +152,21 @@ func (h *handoffDefinition) build() sfn.IChainable {
 	}
 
 	flowName := *h.props.FlowName
+	// `'` is reserved inside intrinsic functions (Step Functions guide,
+	// intrinsic functions), so the hyphenated field is read with a plain
+	// path first and formatted from there.
+	readRunID := sfn.NewPass(h.scope, jsii.String("ReadRunIdFromEvent"), &sfn.PassProps{
+		Comment:    jsii.String("The AppFlow execution id names the run's folder and is the run id consumers see."),
+		Parameters: &map[string]interface{}{"runId.$": "$.detail['execution-id']"},
+		ResultPath: jsii.String("$.event"),
+	})
 	readRun := sfn.NewPass(h.scope, jsii.String("ReadRunFromEvent"), &sfn.PassProps{
-		Comment: jsii.String("The AppFlow execution id names the run's folder and is the run id consumers see."),
 		Parameters: &map[string]interface{}{
 			"run": map[string]interface{}{
-				// Hyphenated names need bracket notation inside intrinsic functions.
-				"runId.$":         "$.detail['execution-id']",
-				"sourcePrefix.$":  fmt.Sprintf("States.Format('%s%s/{}/', $.detail['execution-id'])", LandingPrefix, flowName),
-				"archivePrefix.$": fmt.Sprintf("States.Format('%s%s/{}/', $.detail['execution-id'])", ArchivePrefix, flowName),
-				"inboxPrefix.$":   fmt.Sprintf("States.Format('%s{}/', $.detail['execution-id'])", naming.InboxSourcePrefix),
+				"runId.$":         "$.event.runId",
+				"sourcePrefix.$":  fmt.Sprintf("States.Format('%s%s/{}/', $.event.runId)", LandingPrefix, flowName),
+				"archivePrefix.$": fmt.Sprintf("States.Format('%s%s/{}/', $.event.runId)", ArchivePrefix, flowName),
+				"inboxPrefix.$":   fmt.Sprintf("States.Format('%s{}/', $.event.runId)", naming.InboxSourcePrefix),
 			},
 		},
 	})
@@ -197,7 +203,7 @@ func (h *handoffDefinition) build() sfn.IChainable {
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.archived.count"), jsii.Number(0)), recount, nil).
 		Otherwise(sfn.NewSucceed(h.scope, jsii.String("RunWroteNoFiles"), nil))
 
-	return sfn.Chain_Start(readRun).Next(checkLanding).Next(
+	return sfn.Chain_Start(readRunID).Next(readRun).Next(checkLanding).Next(
 		sfn.NewChoice(h.scope, jsii.String("DidRunLandFiles"), nil).
 			When(sfn.Condition_NumberGreaterThan(jsii.String("$.landed.count"), jsii.Number(0)), handOff, nil).
 			Otherwise(sfn.Chain_Start(checkArchive).Next(alreadyDone)))

