@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import Row
 
 import filter_leads as fl
-from leads_testkit import LEADS_DDL, assertDataFrameEqual, lead
+from leads_testkit import DEFAULT_LEAD_RULES_JSON, LEADS_DDL, assertDataFrameEqual, lead
 
 GLUE_EXTRAS = ["--JOB_ID", "j_1", "--JOB_RUN_ID", "jr_1", "--job-bookmark-option",
                "job-bookmark-disable", "--TempDir", "s3://tmp/", "--enable-metrics", "true",
@@ -25,6 +25,7 @@ def job_args(root, run_id="run-1", input_dir=None, **extra):
         "--curated_parquet_path", str(root / "curated" / "parquet"),
         "--rejected_path", str(root / "rejected"),
         "--report_path", str(root / "reports" / f"{run_id}.json"),
+        "--lead_rules", DEFAULT_LEAD_RULES_JSON,
     ]
     for key, value in extra.items():
         argv += [f"--{key}", str(value)]
@@ -116,6 +117,7 @@ def test_job_writes_report_with_counts(finished_job):
         "runId": "run-1", "read": 6, "kept": 2,
         "rejected": {"do_not_call": 1, "do_not_call_unknown": 1, "missing_last_name": 1,
                      "superseded_duplicate": 1},
+        "repaired": {},
         "curatedColumns": fl.CURATED_COLUMNS,
     }
     assert returned == report
@@ -169,7 +171,7 @@ def test_job_logs_counts_in_one_line(spark, tmp_path, capsys):
     fl.run(spark, fl.parse_args(job_args(tmp_path)))
     # THEN one line carries every count
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("filter_leads ")]
-    assert lines == ["filter_leads run=run-1 read=2 kept=1 rejected=do_not_call:1"]
+    assert lines == ["filter_leads run=run-1 read=2 kept=1 rejected=do_not_call:1 repaired=none"]
 
 
 # --- Empty input is a success with kept=0 -----------------------------------------------------
@@ -177,7 +179,7 @@ def test_job_logs_counts_in_one_line(spark, tmp_path, capsys):
 
 def assert_empty_run(root, report):
     assert report == {"runId": "run-1", "read": 0, "kept": 0, "rejected": {},
-                      "curatedColumns": fl.CURATED_COLUMNS}
+                      "repaired": {}, "curatedColumns": fl.CURATED_COLUMNS}
     assert read_report(root) == report
     header, rows = csv_rows(root / "curated" / "csv")
     assert (header, rows) == (fl.CURATED_COLUMNS, [])
