@@ -38,10 +38,17 @@ type FilterJobProps struct {
 	// TimeoutMinutes bounds one run.
 	// Default: - 60.
 	TimeoutMinutes *float64
+	// Rules are the Salesforce field rules the job checks every row against
+	// (upsert key column, field lengths, drop or repair per rule), passed as
+	// its --lead_rules argument. Build them with NewLeadRules from the same
+	// mapping and upsert field as the SalesforceFlow.
+	// Default: - DefaultLeadRules(), for DefaultLeadFieldMapping and DefaultUpsertField.
+	Rules *LeadRules
 }
 
-// FilterJob is the PySpark job that drops Do-Not-Call leads and writes the
-// curated CSV the Salesforce flow loads.
+// FilterJob is the PySpark job that drops Do-Not-Call leads and rows Salesforce
+// would refuse (or repairs them, as its Rules say) and writes the curated CSV
+// the Salesforce flow loads.
 type FilterJob struct {
 	constructs.Construct
 	Job    awsglue.CfnJob
@@ -62,6 +69,10 @@ func (p *FilterJobProps) withDefaults() FilterJobProps {
 	if out.TimeoutMinutes == nil {
 		out.TimeoutMinutes = jsii.Number(60)
 	}
+	if out.Rules == nil {
+		rules := DefaultLeadRules()
+		out.Rules = &rules
+	}
 	return out
 }
 
@@ -69,7 +80,8 @@ func (p *FilterJobProps) validate() error {
 	return errors.Join(
 		validate.RequiredStrings(map[string]*string{"JobName": p.JobName, "ScriptPath": p.ScriptPath}),
 		validate.NotNil(map[string]any{"Bucket": p.Bucket, "SecurityConfiguration": p.SecurityConfiguration, "Key": p.Key}),
-		ValidateJobSizing("FilterJob", *p.WorkerType, *p.NumberOfWorkers, *p.TimeoutMinutes))
+		ValidateJobSizing("FilterJob", *p.WorkerType, *p.NumberOfWorkers, *p.TimeoutMinutes),
+		p.Rules.validate("FilterJob.Rules"))
 }
 
 // NewFilterJob uploads the script and creates the job and its role.
@@ -115,6 +127,9 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 			"--enable-continuous-cloudwatch-log": jsii.String("true"),
 			"--enable-metrics":                   jsii.String("true"),
 			"--job-bookmark-option":              jsii.String("job-bookmark-disable"),
+			// The orchestration passes the per-run paths; run arguments override
+			// only the keys they name (Glue API, StartJobRun "Arguments").
+			"--lead_rules": jsii.String(p.Rules.argument()),
 		},
 	})
 	job.Node().AddDependency(p.SecurityConfiguration)
