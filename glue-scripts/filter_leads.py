@@ -608,32 +608,42 @@ def read_leads(spark: SparkSession, path: str) -> DataFrame:
     Spark cannot infer a schema from nothing: a missing folder (or S3 prefix) raises
     PATH_NOT_FOUND, an empty one UNABLE_TO_INFER_SCHEMA. Both mean "no new leads"; any other
     error propagates. recursiveFileLookup copes with AppFlow's nested <flow>/<execution>/
-    layout. Files are grouped by their own schema (one footer read each) and the groups joined
-    by conform_schemas(), so files that omit a column or type it differently both read.
+    layout; mergeSchema with files that omit an all-null column. mergeSchema refuses files
+    that type a column differently (even int vs bigint), so then read_by_schema() takes over.
     """
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import AnalysisException
 
-    reader = spark.read.option("recursiveFileLookup", "true")
     try:
-        listing = reader.parquet(path)
+        df = _parquet_reader(spark).option("mergeSchema", "true").parquet(path)
     except AnalysisException as error:
         if error.getErrorClass() not in _EMPTY_INPUT_ERRORS:
             raise
         return spark.createDataFrame([], _EMPTY_LEADS_SCHEMA)
-
-    files = listing.inputFiles()
-    groups = {}
-    for file in files if len(files) > 1 else []:
-        groups.setdefault(reader.parquet(file).schema.json(), []).append(file)
-    if len(groups) > 1:
-        df = conform_schemas([reader.parquet(*group) for group in groups.values()])
-    else:
-        df = listing
+    except Py4JJavaError:
+        # The merge runs as a Spark job, so its refusal arrives as a Java error. A file that
+        # is unreadable for another reason fails again below, with its own error.
+        df = read_by_schema(spark, path)
 
     # Zero-row files may carry a bare schema; only data with a missing column is an error.
     if missing_required_columns(df) and df.isEmpty():
         return spark.createDataFrame([], _EMPTY_LEADS_SCHEMA)
     return df
+
+
+def _parquet_reader(spark: SparkSession):
+    return spark.read.option("recursiveFileLookup", "true")
+
+
+def read_by_schema(spark: SparkSession, path: str) -> DataFrame:
+    """The files under `path` grouped by their own schema, each group read on its own, joined
+    by conform_schemas(). One footer read (a small Spark job, ~0.1 s locally) per file: the
+    price is paid only by a run whose files disagree."""
+    files = _parquet_reader(spark).parquet(path).inputFiles()
+    groups = {}
+    for file in files:
+        groups.setdefault(_parquet_reader(spark).parquet(file).schema.json(), []).append(file)
+    return conform_schemas([_parquet_reader(spark).parquet(*group) for group in groups.values()])
 
 
 def _partitions(rows: int, max_rows: int) -> int:
