@@ -99,7 +99,7 @@ DEFAULT_MAX_ROWS_PER_FILE = 500_000
 
 _REASON = "reason"
 _SUPERSEDED = "_superseded"
-# Prefix of the per-rule repair flags label_leads() adds; count_report() sums them.
+# Prefix of the per-rule repair flags label_leads() adds; tally() sums them.
 _REPAIRED = "_repaired_"
 
 
