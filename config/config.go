@@ -62,6 +62,7 @@ type Consumer struct {
 	Account    string     `json:"account"`
 	Region     string     `json:"region"`
 	Salesforce Salesforce `json:"salesforce"`
+	Rules      Rules      `json:"rules"`
 	FilterJob  FilterJob  `json:"filterJob"`
 	// EventArchiveRetentionDays keeps hand-off events for replay. Default: 30.
 	EventArchiveRetentionDays *int `json:"eventArchiveRetentionDays"`
@@ -73,10 +74,24 @@ type Consumer struct {
 // Salesforce describes the AppFlow destination.
 type Salesforce struct {
 	ConnectorProfile string `json:"connectorProfile"`
-	// IdField is the Lead field AppFlow upserts on. Default: Email.
+	// IdField is the Lead field AppFlow upserts on: Id or a custom External ID
+	// field. Default: consumer.DefaultUpsertField (Marketo_Id__c).
 	IdField string `json:"idField"`
 	// FieldMapping maps curated columns to Lead fields. Default: consumer.DefaultLeadFieldMapping.
 	FieldMapping map[string]string `json:"fieldMapping"`
+	// FieldLengths gives the length (characters) of every mapped Lead text
+	// field without a built-in one (consumer.StandardLeadFieldLengths), such as
+	// custom fields. Entries are added to consumer.DefaultCustomFieldLengths.
+	FieldLengths map[string]int `json:"fieldLengths"`
+}
+
+// Rules chooses, per rule, what the filter job does with a row Salesforce would
+// refuse (consumer.RuleBehaviours; defaults there).
+type Rules struct {
+	// TooLong maps a curated text column (not Email) to "drop" or "truncate".
+	TooLong map[string]string `json:"tooLong"`
+	// InvalidEmail is "drop" or "blank".
+	InvalidEmail string `json:"invalidEmail"`
 }
 
 // FilterJob sizes the Glue job.
@@ -141,10 +156,13 @@ func (d *Deployment) applyDefaults() {
 	setDefaultInt(&d.Producer.ArchiveRetentionDays, 365)
 	for i := range d.Consumers {
 		c := &d.Consumers[i]
-		setDefault(&c.Salesforce.IdField, "Email")
+		setDefault(&c.Salesforce.IdField, consumer.DefaultUpsertField)
 		if c.Salesforce.FieldMapping == nil {
 			c.Salesforce.FieldMapping = consumer.DefaultLeadFieldMapping()
 		}
+		lengths := consumer.DefaultCustomFieldLengths()
+		maps.Copy(lengths, c.Salesforce.FieldLengths)
+		c.Salesforce.FieldLengths = lengths
 		setDefault(&c.FilterJob.WorkerType, "G.1X")
 		setDefaultInt(&c.FilterJob.NumberOfWorkers, 2)
 		setDefaultInt(&c.FilterJob.TimeoutMinutes, 60)
@@ -207,7 +225,12 @@ func (d *Deployment) Validate() error {
 			}
 		}
 		add(validate.Required(key+".salesforce.connectorProfile", c.Salesforce.ConnectorProfile))
-		add(consumer.ValidateLeadMapping(key+".salesforce", c.Salesforce.FieldMapping, c.Salesforce.IdField))
+		if err := consumer.ValidateLeadMapping(key+".salesforce", c.Salesforce.FieldMapping, c.Salesforce.IdField); err != nil {
+			add(err)
+		} else {
+			_, err := c.LeadRules(key)
+			add(err)
+		}
 		add(consumer.ValidateJobSizing(key+".filterJob", c.FilterJob.WorkerType, float64(*c.FilterJob.NumberOfWorkers), float64(*c.FilterJob.TimeoutMinutes)))
 		add(positive(key+".eventArchiveRetentionDays", c.EventArchiveRetentionDays))
 		add(positive(key+".archiveRetentionDays", c.ArchiveRetentionDays))
@@ -217,6 +240,14 @@ func (d *Deployment) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// LeadRules derives the filter job's rules from the consumer's mapping, upsert
+// field, field lengths and rule choices; key prefixes every message.
+func (c *Consumer) LeadRules(key string) (consumer.LeadRules, error) {
+	s := c.Salesforce
+	return consumer.NewLeadRules(key, s.FieldMapping, s.IdField, s.FieldLengths,
+		consumer.RuleBehaviours{TooLong: c.Rules.TooLong, InvalidEmail: c.Rules.InvalidEmail})
 }
 
 // ConsumerTargets derives, from the same naming functions the consumer stacks
@@ -285,11 +316,12 @@ const listMarker = "[]"
 
 var (
 	marketoKeys    = keySet{"connectorProfile": nil, "object": nil, "schedule": nil, "incrementalField": nil, "fields": nil}
-	salesforceKeys = keySet{"connectorProfile": nil, "idField": nil, "fieldMapping": nil}
+	salesforceKeys = keySet{"connectorProfile": nil, "idField": nil, "fieldMapping": nil, "fieldLengths": nil}
+	rulesKeys      = keySet{"tooLong": nil, "invalidEmail": nil}
 	filterJobKeys  = keySet{"workerType": nil, "numberOfWorkers": nil, "timeoutMinutes": nil}
 	producerKeys   = keySet{"account": nil, "region": nil, "marketo": marketoKeys, "archiveRetentionDays": nil, "alarmEmail": nil}
 	consumerKeys   = keySet{
-		"name": nil, "account": nil, "region": nil, "salesforce": salesforceKeys, "filterJob": filterJobKeys,
+		"name": nil, "account": nil, "region": nil, "salesforce": salesforceKeys, "rules": rulesKeys, "filterJob": filterJobKeys,
 		"eventArchiveRetentionDays": nil, "archiveRetentionDays": nil, "alarmEmail": nil,
 	}
 	deploymentKeys = keySet{"project": nil, "producer": producerKeys, "consumers": keySet{listMarker: consumerKeys}}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/leadbridge/leadbridge/config"
+	"github.com/leadbridge/leadbridge/constructs/consumer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +25,11 @@ func TestDefaults_AreAppliedToAMinimalConfig(t *testing.T) {
 	assert.Equal(t, "rate(1days)", d.Producer.Marketo.Schedule)
 	assert.Equal(t, "updatedAt", d.Producer.Marketo.IncrementalField)
 	assert.Contains(t, d.Producer.Marketo.Fields, "doNotCall")
-	assert.Equal(t, "Email", d.Consumers[0].Salesforce.IdField)
+	assert.Equal(t, "Marketo_Id__c", d.Consumers[0].Salesforce.IdField)
+	assert.Equal(t, "Marketo_Id__c", d.Consumers[0].Salesforce.FieldMapping["MarketoId"])
+	rules, err := d.Consumers[0].LeadRules("consumers[0]")
+	require.NoError(t, err)
+	assert.Equal(t, consumer.DefaultLeadRules(), rules)
 	assert.Equal(t, 2, *d.Consumers[0].FilterJob.NumberOfWorkers)
 }
 
@@ -32,6 +37,11 @@ const minimal = `{
   "producer": {"account": "111111111111", "region": "eu-west-1", "marketo": {"connectorProfile": "m"}},
   "consumers": [{"name": "sales", "account": "222222222222", "region": "eu-west-1", "salesforce": {"connectorProfile": "s"}}]
 }`
+
+// withKey is a minimal field mapping whose MarketoId goes to field (JSON-quoted).
+func withKey(field string) string {
+	return `{"MarketoId": ` + field + `, "LastName": "LastName", "Company": "Company"}`
+}
 
 // edit replaces the first occurrence of old in the minimal config.
 func edit(old, replacement string) string {
@@ -61,11 +71,27 @@ func TestParse_RejectsBadConfigurationWithOneLineNamingKeyAndValue(t *testing.T)
 			`consumers[0].region "us-east-1" differs from producer.region "eu-west-1": cross-region hand-off is not supported`},
 		"two consumers with one name": {edit(`}}]`, `}}, {"name": "sales", "account": "333333333333", "region": "eu-west-1", "salesforce": {"connectorProfile": "s"}}]`),
 			`consumers[1].name "sales" is already used by consumers[0]`},
-		"bad id field": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "idField": "Phone"}`),
-			`consumers[0].salesforce.idField "Phone" must be one of the mapped Lead fields`},
+		"standard upsert field": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "idField": "Email"}`),
+			`consumers[0].salesforce.idField must be Id or a custom External ID field such as Marketo_Id__c (its API name ends in __c): Salesforce Bulk API 2.0 upserts match records on an External ID field, and no standard Lead field but Id is one, got "Email"`},
+		"unmapped upsert field": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "idField": "Other_Id__c"}`),
+			`consumers[0].salesforce.idField "Other_Id__c" must be one of the mapped Lead fields`},
+		"custom field without a length": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "idField": "Lead_Key__c", "fieldMapping": `+withKey(`"Lead_Key__c"`)+`}`),
+			`consumers[0].salesforce.fieldLengths must give the length of Lead field "Lead_Key__c" (mapped from MarketoId) as set in Salesforce Setup`},
+		"field length out of range": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "fieldLengths": {"Marketo_Id__c": 0}}`),
+			`consumers[0].salesforce.fieldLengths["Marketo_Id__c"] must be a length from 1 to 131072 characters, got 0`},
+		"upsert key truncated": {edit(`"salesforce"`, `"rules": {"tooLong": {"MarketoId": "truncate"}}, "salesforce"`),
+			`consumers[0].rules.tooLong["MarketoId"] must be drop (the upsert key column is never cut: a cut key could match another lead), got "truncate"`},
+		"unknown behaviour": {edit(`"salesforce"`, `"rules": {"tooLong": {"LastName": "shorten"}}, "salesforce"`),
+			`consumers[0].rules.tooLong["LastName"] must be drop or truncate, got "shorten"`},
+		"length rule on an unmapped column": {edit(`"salesforce"`, `"rules": {"tooLong": {"Email": "drop"}}, "salesforce"`),
+			`consumers[0].rules.tooLong key "Email" must be a mapped text column other than Email`},
+		"blanking the upsert key": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "idField": "Email__c", "fieldLengths": {"Email__c": 80}, "fieldMapping": {"Email": "Email__c", "LastName": "LastName", "Company": "Company"}}, "rules": {"invalidEmail": "blank"}`),
+			`consumers[0].rules.invalidEmail must be drop (Email is the upsert key column: a blank key cannot be upserted), got "blank"`},
+		"unknown rules key": {edit(`"salesforce"`, `"rules": {"tooShort": {}}, "salesforce"`),
+			`consumers[0].rules.tooShort is not a known key`},
 		"empty mapping": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "fieldMapping": {}}`),
 			`consumers[0].salesforce.fieldMapping must map at least one curated column to a Lead field, got none`},
-		"mapping of an unknown column": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "fieldMapping": {"Phone": "Phone", "LastName": "LastName", "Company": "Company", "Email": "Email"}}`),
+		"mapping of an unknown column": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "fieldMapping": {"Phone": "Phone", "MarketoId": "Marketo_Id__c", "LastName": "LastName", "Company": "Company"}}`),
 			`consumers[0].salesforce.fieldMapping key "Phone" is not a curated column`},
 		"worker count 0": {edit(`"salesforce"`, `"filterJob": {"numberOfWorkers": 0}, "salesforce"`),
 			`consumers[0].filterJob.numberOfWorkers must be a whole number from 2 to 299, got 0`},

@@ -22,6 +22,11 @@ from pyspark.sql import functions as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import filter_leads as fl  # noqa: E402
 
+# The --lead_rules of the default configuration (kept equal to the Go defaults by a Go test).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "testdata",
+                       "default_lead_rules.json"), encoding="utf-8") as _rules:
+    DEFAULT_LEAD_RULES = _rules.read().strip()
+
 GENERATOR_VERSION = 1
 MARKER = "_BENCH_MARKER"
 
@@ -121,10 +126,11 @@ def main():
         "--curated_parquet_path", os.path.join(out, "curated_parquet"),
         "--rejected_path", os.path.join(out, "rejected"),
         "--report_path", os.path.join(out, "report.json"),
+        "--lead_rules", DEFAULT_LEAD_RULES,
     ])
 
     # The plans the job executes, built the same way run() builds them.
-    labeled = fl.label_leads(fl.read_leads(spark, input_dir))
+    labeled = fl.label_leads(fl.read_leads(spark, input_dir), args["lead_rules"])
     curated, _, _ = fl.split_labeled(labeled)
     curated_shuffles = count_shuffles(curated)
     # run() caches the labelled rows, so the report's count adds only its own small Exchange.

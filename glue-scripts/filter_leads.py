@@ -6,27 +6,38 @@ DataFrame -> DataFrame code so they run unchanged on a laptop's local Spark; all
 No `awsglue` import: a plain SparkSession works on Glue 5.0 and keeps the job testable.
 
 What happens to every row read (exactly one outcome per row, so
-`read == kept + sum(rejected.values())` in the report):
+`read == kept + sum(rejected.values())` in the report). The upsert key column and every rule's
+limit and behaviour come from `--lead_rules` (built by the FilterJob construct from the consumer's
+configuration); reason codes are stable, the orchestration and people read them:
 
-1. `missing_id`            the lead has no id (null/blank): it cannot be de-duplicated or upserted.
-2. `superseded_duplicate`  an older version of a lead id also present in this pull (incremental
-                           pulls repeat leads); only the newest `updatedAt` is judged. Counted in
-                           the report, NOT written to the rejected output (it is not bad data).
+1. `missing_upsert_key`    the upsert key column (default MarketoId) is null/blank: AppFlow's
+                           upsert could not match it to a Salesforce record.
+2. `superseded_duplicate`  an older version of the same upsert key in this pull (incremental pulls
+                           repeat leads; one Bulk API batch must not hold one key twice); only the
+                           newest `updatedAt` is judged. Counted, NOT written to the rejected output.
 3. `do_not_call`           the newest version says Do-Not-Call.
 4. `do_not_call_unknown`   the flag is null, unrecognised ("maybe") or the column is absent:
-                           only an explicit "false" may reach Salesforce.
+                           only an explicit "false" may reach Salesforce (Lead.DoNotCall is boolean).
 5. `missing_last_name`     Salesforce Lead requires LastName.
 6. `missing_company`       Salesforce Lead requires Company.
-   kept                    everything else.
+7. `<column>_too_long`     e.g. `last_name_too_long`: longer than the Lead field it maps to, when
+                           the rule says "drop" (the upsert key is always dropped, never cut).
+8. `invalid_email`         not an address Salesforce accepts, or longer than the field, when the
+                           rule says "drop".
+   kept                    everything else, after the repairs the rules allow: "truncate" cuts a
+                           text column to the field's length, "blank" empties an invalid Email.
+                           The report counts repairs per reason code under `repaired` (a row may
+                           be repaired in more than one column).
 
 Precedence is the order above: identity first, then compliance (a Do-Not-Call lead is reported
-as such even when it also lacks a name), then Salesforce's required fields.
+as such even when it also lacks a name), then Salesforce's required fields, then field rules.
 """
 
 import json
 import os
 import re
 import sys
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -42,6 +53,9 @@ CURATED_PARQUET_COLUMNS = CURATED_COLUMNS + ["UpdatedAt"]
 # Rejected rows keep the normalised fields plus the raw flag, so a person can see why.
 REJECTED_COLUMNS = CURATED_COLUMNS + ["DoNotCallRaw", "UpdatedAt", "reason"]
 
+# The curated columns that hold text: the ones a length rule or the upsert key can apply to.
+TEXT_COLUMNS = ["MarketoId", "FirstName", "LastName", "Email", "Company"]
+
 # Marketo REST field names. Without these the job cannot dedupe (id, updatedAt) or produce a
 # valid Salesforce Lead (lastName, company), so their absence is an error, not a rejection.
 REQUIRED_COLUMNS = ["id", "lastName", "company", "updatedAt"]
@@ -52,21 +66,111 @@ DO_NOT_CALL_COLUMN = "doNotCall"
 TRUE_STRINGS = ["true", "1", "yes"]
 FALSE_STRINGS = ["false", "0", "no"]
 
-REASON_MISSING_ID = "missing_id"
+REASON_MISSING_UPSERT_KEY = "missing_upsert_key"
 REASON_SUPERSEDED = "superseded_duplicate"
 REASON_DO_NOT_CALL = "do_not_call"
 REASON_DO_NOT_CALL_UNKNOWN = "do_not_call_unknown"
 REASON_MISSING_LAST_NAME = "missing_last_name"
 REASON_MISSING_COMPANY = "missing_company"
+REASON_INVALID_EMAIL = "invalid_email"
+
+# What a field rule does with a row that breaks it.
+DROP, TRUNCATE, BLANK = "drop", "truncate", "blank"
+
+# E-mail addresses as Salesforce Help describes the ones it accepts ("How does Salesforce qualify
+# an email address?", knowledge article 000001145): a local part of A-Z a-z 0-9, the characters
+# ! # $ % & ' * + - / = ? ^ _ ` { | } ~ and periods, not starting with a period ("a..b" and a
+# final period are allowed); "@"; a domain of A-Z a-z 0-9 and "-" in dot-separated labels.
+# Salesforce publishes no complete rule ("Salesforce does not provide regex or sample code that
+# covers all email address validation rules", article 000384328): addresses with comments, and
+# internationalised ones in an org that enabled Email Address Internationalization, pass in
+# Salesforce but fail here. That is one reason the default for this rule is "blank", not "drop".
+SALESFORCE_EMAIL_PATTERN = (
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-][A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]*"
+    r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+)
+
+# AppFlow's S3 source: "each source file should not exceed 125 MB in size" (Amazon AppFlow User
+# Guide, Amazon S3 as a source: https://docs.aws.amazon.com/appflow/latest/userguide/s3.html).
+# Read as decimal megabytes, the smaller of the two readings.
+APPFLOW_MAX_SOURCE_FILE_BYTES = 125 * 1000 * 1000
 
 DEFAULT_MAX_ROWS_PER_FILE = 500_000
 
 _REASON = "reason"
 _SUPERSEDED = "_superseded"
+# Prefix of the per-rule repair flags label_leads() adds; tally() sums them.
+_REPAIRED = "_repaired_"
 
 
 class InputSchemaError(ValueError):
     """The input lacks a column the job cannot do without, or has one of an unusable type."""
+
+
+def too_long_reason(column: str) -> str:
+    """`LastName` -> `last_name_too_long`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", column).lower() + "_too_long"
+
+
+# --------------------------------------------------------------------------------------------
+# Rules (from --lead_rules)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadRules:
+    """What Salesforce will accept, per consumer, and what to do with a row that breaks it.
+
+    upsert_key_column  curated column mapped to the flow's upsert field: never empty, unique.
+    max_lengths        curated text column -> length of the Lead field it is mapped to, in
+                       characters as Salesforce counts them. Only mapped columns are listed.
+    too_long           column -> "drop" | "truncate", for every max_lengths column but Email.
+    invalid_email      "drop" | "blank", for Email when it is mapped.
+    """
+
+    upsert_key_column: str
+    max_lengths: dict
+    too_long: dict
+    invalid_email: str
+
+
+def parse_lead_rules(text: str) -> LeadRules:
+    """LeadRules from the `--lead_rules` JSON; every problem named in one ValueError."""
+    try:
+        raw = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"--lead_rules must be JSON: {error}") from None
+    keys = {"upsertKeyColumn", "maxLengths", "tooLong", "invalidEmail"}
+    if not isinstance(raw, dict) or set(raw) != keys:
+        got = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+        raise ValueError(f"--lead_rules must be an object with keys {sorted(keys)}, got {got}")
+
+    problems = []
+    key = raw["upsertKeyColumn"]
+    lengths = raw["maxLengths"] if isinstance(raw["maxLengths"], dict) else {}
+    too_long = raw["tooLong"] if isinstance(raw["tooLong"], dict) else {}
+    for column, length in lengths.items():
+        if column not in TEXT_COLUMNS:
+            problems.append(f"maxLengths has {column!r}, not one of {TEXT_COLUMNS}")
+        if type(length) is not int or length < 1:
+            problems.append(f"maxLengths[{column!r}] must be a positive whole number, got {length!r}")
+    if key not in lengths:
+        problems.append(f"upsertKeyColumn {key!r} must be a mapped text column of maxLengths")
+    if set(too_long) != set(lengths) - {"Email"}:
+        problems.append(
+            f"tooLong must give a behaviour for exactly {sorted(set(lengths) - {'Email'})}, "
+            f"got {sorted(too_long)}"
+        )
+    for column, behaviour in too_long.items():
+        allowed = [DROP] if column == key else [DROP, TRUNCATE]
+        if behaviour not in allowed:
+            problems.append(f"tooLong[{column!r}] must be one of {allowed}, got {behaviour!r}")
+    allowed = [DROP] if key == "Email" else [DROP, BLANK]
+    if raw["invalidEmail"] not in allowed:
+        problems.append(f"invalidEmail must be one of {allowed}, got {raw['invalidEmail']!r}")
+    if problems:
+        raise ValueError("--lead_rules: " + "; ".join(problems))
+    return LeadRules(key, dict(lengths), dict(too_long), raw["invalidEmail"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,48 +274,160 @@ def standardize(df: DataFrame) -> DataFrame:
     )
 
 
-def mark_superseded(df: DataFrame) -> DataFrame:
-    """Add `_superseded`: true for every version of a lead but its newest.
+def conform_schemas(frames: list) -> DataFrame:
+    """One frame from frames (one per Parquet schema of a run) whose column types disagree.
+
+    Marketo's files of one run can type a column differently (id as long here, string there; a
+    boolean flag written as a string). Spark's mergeSchema refuses such files, so each schema is
+    read on its own and every column whose type differs between them is cast to one canonical
+    type: `updatedAt` to timestamp (standardize()'s rules), everything else to string, which
+    standardize() reads anyway (the Do-Not-Call flag as "true"/"false"/"1"/"0"). Columns that
+    agree keep their type; a column missing from some files is null there.
+    """
+    types = {}
+    for df in frames:
+        for field in df.schema.fields:
+            types.setdefault(field.name.lower(), set()).add(field.dataType)
+
+    def canonical(df: DataFrame, name: str) -> F.Column:
+        column = F.col(f"`{name}`")
+        if name.lower() == "updatedat":
+            return _updated_at(df, name)
+        data_type = df.schema[name].dataType
+        if name.lower() == DO_NOT_CALL_COLUMN.lower() and isinstance(data_type, T.NumericType):
+            # 1.0 must still read as true once it is a string.
+            return F.when(column == 1, "1").when(column == 0, "0").otherwise(column.cast("string"))
+        return column.cast("string")
+
+    def conform(df: DataFrame) -> DataFrame:
+        return df.select(*[
+            canonical(df, name).alias(name) if len(types[name.lower()]) > 1 else F.col(f"`{name}`")
+            for name in df.columns
+        ])
+
+    result = conform(frames[0])
+    for df in frames[1:]:
+        result = result.unionByName(conform(df), allowMissingColumns=True)
+    return result
+
+
+def mark_superseded(df: DataFrame, key_column: str) -> DataFrame:
+    """Add `_superseded`: true for every row of an upsert key but its newest version.
 
     One window (one shuffle) on the standardised frame. Newest `UpdatedAt` wins; unparseable
     timestamps lose. Ties are broken on content so reruns pick the same row: a Do-Not-Call
-    version first (the safe choice), then unknown, then the remaining fields.
+    version first (the safe choice), then unknown, then the remaining fields. Keys compare
+    exactly (after trimming): Marketo ids are digits, so case cannot split one lead in two.
     """
     flag_rank = (
         F.when(F.col("DoNotCall"), 0).when(F.col("DoNotCall").isNull(), 1).otherwise(2)
     )
-    newest_first = Window.partitionBy("MarketoId").orderBy(
+    newest_first = Window.partitionBy(key_column).orderBy(
         F.col("UpdatedAt").desc_nulls_last(),
         flag_rank.asc(),
         *[
             F.col(c).asc_nulls_last()
-            for c in ("LastName", "Company", "Email", "FirstName", "DoNotCallRaw")
+            for c in ("MarketoId", "LastName", "Company", "Email", "FirstName", "DoNotCallRaw")
+            if c != key_column
         ],
     )
     return df.withColumn(_SUPERSEDED, F.row_number().over(newest_first) > 1)
 
 
-def deduplicate_latest(df: DataFrame) -> DataFrame:
-    """Only the newest version of each lead id (input: `standardize()`d leads)."""
-    return mark_superseded(df).filter(~F.col(_SUPERSEDED)).drop(_SUPERSEDED)
+def deduplicate_latest(df: DataFrame, key_column: str) -> DataFrame:
+    """Only the newest version of each upsert key (input: `standardize()`d leads)."""
+    return mark_superseded(df, key_column).filter(~F.col(_SUPERSEDED)).drop(_SUPERSEDED)
 
 
-def label_leads(leads_df: DataFrame) -> DataFrame:
-    """Standardise, dedupe and give every row its one `reason` (null = kept).
+def salesforce_length(column: F.Column) -> F.Column:
+    """Length as Salesforce counts it: UTF-16 code units.
+
+    Salesforce Help, "Surrogate Pair Characters Are Treated as Two Characters" (knowledge
+    article 005166849): formula functions and the Apex String class count a character outside
+    the Basic Multilingual Plane (an emoji, some kanji) as 2. That field-length checks count the
+    same way is our inference (Salesforce runs on Java, whose strings are UTF-16), not a
+    documented statement; counting 2 is the side that never lets a too-long value through.
+    Spark's length() counts code points (1 for an emoji), and bytes would over-count every
+    accented letter, so neither is used.
+    """
+    return (F.octet_length(F.encode(column, "UTF-16BE")) / 2).cast("int")
+
+
+def truncate_to_length(column: F.Column, limit: int) -> F.Column:
+    """The first `limit` UTF-16 code units of a string, never half a surrogate pair, trailing
+    spaces trimmed (a cut may end on one)."""
+    encoded = F.encode(column, "UTF-16BE")
+    # The unit at `limit` is a high surrogate (0xD800-0xDBFF) if its first byte is D8-DB:
+    # keeping it without its partner would write a broken character, so stop one unit earlier.
+    cuts_a_pair = F.hex(encoded.substr(2 * limit - 1, 1)).isin("D8", "D9", "DA", "DB")
+    size = F.when(cuts_a_pair, 2 * limit - 2).otherwise(2 * limit)
+    return F.rtrim(F.decode(encoded.substr(F.lit(1), size), "UTF-16BE"))
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    """One field rule: the reason code, the column, when a row breaks it, what to do, and
+    the repaired value when the behaviour is a repair."""
+
+    reason: str
+    column: str
+    broken: F.Column
+    behaviour: str
+    repaired: F.Column
+
+
+def field_checks(rules: LeadRules) -> list:
+    """The length and e-mail checks of `rules`, in precedence order (CURATED_COLUMNS order)."""
+    checks = []
+    for column in TEXT_COLUMNS:
+        limit = rules.max_lengths.get(column)
+        if limit is None or column == "Email":
+            continue
+        value = F.col(column)
+        checks.append(FieldCheck(too_long_reason(column), column, salesforce_length(value) > limit,
+                                 rules.too_long[column], truncate_to_length(value, limit)))
+    if "Email" in rules.max_lengths:
+        email = F.col("Email")
+        broken = ~email.rlike(SALESFORCE_EMAIL_PATTERN) | (
+            salesforce_length(email) > rules.max_lengths["Email"])
+        checks.append(FieldCheck(REASON_INVALID_EMAIL, "Email", broken, rules.invalid_email,
+                                 F.lit(None).cast("string")))
+    return checks
+
+
+def label_leads(leads_df: DataFrame, rules: LeadRules) -> DataFrame:
+    """Standardise, dedupe, give every row its one `reason` (null = kept), repair kept rows.
 
     Keeping all rows in one labelled frame lets the caller cache it once and derive the
-    curated output, the rejected output and all counts from it without recomputing.
+    curated output, the rejected output and all counts from it without recomputing. Dropped
+    rows keep their original values (the rejected output shows what arrived); kept rows carry
+    the repaired values and one `_repaired_<reason>` flag per repair rule.
     """
-    marked = mark_superseded(standardize(leads_df))
+    key = rules.upsert_key_column
+    marked = mark_superseded(standardize(leads_df), key)
+    checks = field_checks(rules)
     reason = (
-        F.when(F.col("MarketoId").isNull(), REASON_MISSING_ID)
+        F.when(F.col(key).isNull(), REASON_MISSING_UPSERT_KEY)
         .when(F.col(_SUPERSEDED), REASON_SUPERSEDED)
         .when(F.col("DoNotCall"), REASON_DO_NOT_CALL)
         .when(F.col("DoNotCall").isNull(), REASON_DO_NOT_CALL_UNKNOWN)
         .when(F.col("LastName").isNull(), REASON_MISSING_LAST_NAME)
         .when(F.col("Company").isNull(), REASON_MISSING_COMPANY)
     )
-    return marked.withColumn(_REASON, reason).drop(_SUPERSEDED)
+    for check in checks:
+        if check.behaviour == DROP:
+            reason = reason.when(check.broken, check.reason)
+    labeled = marked.withColumn(_REASON, reason).drop(_SUPERSEDED)
+
+    for check in checks:
+        if check.behaviour == DROP:
+            continue
+        flag = _REPAIRED + check.reason
+        # The flag is computed from the value before the repair replaces it.
+        labeled = labeled.withColumn(
+            flag, F.coalesce(F.col(_REASON).isNull() & check.broken, F.lit(False))
+        ).withColumn(check.column, F.when(F.col(flag), check.repaired).otherwise(F.col(check.column)))
+    return labeled
 
 
 def split_labeled(labeled: DataFrame):
@@ -225,31 +441,87 @@ def split_labeled(labeled: DataFrame):
     return curated, curated_parquet, rejected
 
 
-def curate(leads_df: DataFrame):
+def curate(leads_df: DataFrame, rules: LeadRules):
     """(curated_df, rejected_df) for raw Marketo leads: the whole transform, no I/O."""
-    curated, _, rejected = split_labeled(label_leads(leads_df))
+    curated, _, rejected = split_labeled(label_leads(leads_df, rules))
     return curated, rejected
 
 
-def count_report(labeled: DataFrame, run_id: str) -> dict:
-    """The run report from one aggregation over the labelled rows (one Spark job)."""
-    rows = labeled.groupBy(_REASON).agg(F.count("*").alias("n")).collect()
-    counts = {row[_REASON]: row["n"] for row in rows}
+def csv_row_bytes_bound() -> F.Column:
+    """An upper bound of the bytes one curated row takes in the CSV the job writes.
+
+    Every value counted as if quoted (2 quotes plus each inner quote doubled, the RFC 4180
+    escaping run() asks for), in UTF-8, plus the separators and the line break. Spark quotes
+    only some values, so real rows are at most this long.
+    """
+    total = F.lit(len(CURATED_COLUMNS))  # (columns - 1) commas and one "\n"
+    for name in CURATED_COLUMNS:
+        value = F.col(name).cast("string")
+        quotes = F.length(value) - F.length(F.regexp_replace(value, '"', ""))
+        total = total + F.coalesce(F.octet_length(value) + quotes + 2, F.lit(0))
+    return total
+
+
+# The header line Spark writes (names need no quoting), counted once per file.
+CSV_HEADER_BYTES = len(",".join(CURATED_COLUMNS).encode("utf-8")) + 1
+
+
+def rows_per_csv_file(max_row_bytes, max_file_bytes: int, max_rows: int) -> int:
+    """Rows per CSV file so that no file exceeds `max_file_bytes`, given the longest row."""
+    if not max_row_bytes:
+        return max_rows
+    room = max_file_bytes - CSV_HEADER_BYTES
+    if max_row_bytes > room:
+        raise ValueError(
+            f"a curated row may take {max_row_bytes} bytes, more than fits in a CSV file of "
+            f"{max_file_bytes} bytes"
+        )
+    return min(max_rows, room // max_row_bytes)
+
+
+def tally(labeled: DataFrame, run_id: str):
+    """(report, longest kept CSV row in bytes) from one aggregation over the labelled rows.
+
+    Report fields (stable; README "Run report"): runId, read, kept (rows sent on to Salesforce),
+    rejected {reason: rows dropped, superseded duplicates included}, repaired {reason: repairs
+    made to kept rows}, curatedColumns. read == kept + sum(rejected.values()).
+    """
+    flags = [c for c in labeled.columns if c.startswith(_REPAIRED)]
+    rows = labeled.groupBy(_REASON).agg(
+        F.count("*").alias("_rows"),
+        F.max(csv_row_bytes_bound()).alias("_max_row_bytes"),
+        *[F.sum(F.col(flag).cast("int")).alias(flag) for flag in flags],
+    ).collect()
+    counts = {row[_REASON]: row["_rows"] for row in rows}
+    kept_row = next((row for row in rows if row[_REASON] is None), None)
+    repaired = {
+        flag[len(_REPAIRED):]: kept_row[flag] for flag in flags if kept_row and kept_row[flag]
+    }
     kept = counts.pop(None, 0)
-    return {
+    report = {
         "runId": run_id,
         "read": kept + sum(counts.values()),
         "kept": kept,
         "rejected": dict(sorted(counts.items())),
+        "repaired": dict(sorted(repaired.items())),
         "curatedColumns": list(CURATED_COLUMNS),
     }
+    return report, kept_row["_max_row_bytes"] if kept_row else None
+
+
+def count_report(labeled: DataFrame, run_id: str) -> dict:
+    """The run report (see tally())."""
+    return tally(labeled, run_id)[0]
 
 
 def format_log_line(report: dict) -> str:
-    rejected = ",".join(f"{k}:{v}" for k, v in report["rejected"].items()) or "none"
+    def pairs(counts):
+        return ",".join(f"{k}:{v}" for k, v in counts.items()) or "none"
+
     return (
         f"filter_leads run={report['runId']} read={report['read']} "
-        f"kept={report['kept']} rejected={rejected}"
+        f"kept={report['kept']} rejected={pairs(report['rejected'])} "
+        f"repaired={pairs(report['repaired'])}"
     )
 
 
@@ -264,8 +536,17 @@ REQUIRED_ARGS = [
     "curated_parquet_path",
     "rejected_path",
     "report_path",
+    "lead_rules",
 ]
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def _positive_int(raw: dict, name: str, default: int, maximum=None) -> int:
+    value = raw.get(name, "").strip() or str(default)
+    if not value.isdigit() or int(value) < 1 or (maximum and int(value) > maximum):
+        bound = f" of at most {maximum}" if maximum else ""
+        raise ValueError(f'--{name} must be a positive integer{bound}, got "{value}"')
+    return int(value)
 
 
 def parse_args(argv: list) -> dict:
@@ -300,10 +581,10 @@ def parse_args(argv: list) -> dict:
         raise ValueError(
             f'--run_id must match {_RUN_ID.pattern}, got "{args["run_id"]}"'
         )
-    max_rows = raw.get("max_rows_per_file", "").strip() or str(DEFAULT_MAX_ROWS_PER_FILE)
-    if not max_rows.isdigit() or int(max_rows) < 1:
-        raise ValueError(f'--max_rows_per_file must be a positive integer, got "{max_rows}"')
-    args["max_rows_per_file"] = int(max_rows)
+    args["lead_rules"] = parse_lead_rules(args["lead_rules"])
+    args["max_rows_per_file"] = _positive_int(raw, "max_rows_per_file", DEFAULT_MAX_ROWS_PER_FILE)
+    args["max_csv_file_bytes"] = _positive_int(
+        raw, "max_csv_file_bytes", APPFLOW_MAX_SOURCE_FILE_BYTES, APPFLOW_MAX_SOURCE_FILE_BYTES)
     return args
 
 
@@ -322,30 +603,47 @@ _EMPTY_INPUT_ERRORS = {"PATH_NOT_FOUND", "UNABLE_TO_INFER_SCHEMA"}
 
 
 def read_leads(spark: SparkSession, path: str) -> DataFrame:
-    """This run's Parquet files; an empty frame when the folder is missing or has no rows.
+    """This run's Parquet files as one frame; an empty frame when there is nothing to read.
 
     Spark cannot infer a schema from nothing: a missing folder (or S3 prefix) raises
     PATH_NOT_FOUND, an empty one UNABLE_TO_INFER_SCHEMA. Both mean "no new leads"; any other
-    error propagates. mergeSchema copes with files that omit an all-null column;
-    recursiveFileLookup with AppFlow's nested <flow>/<execution>/ layout.
+    error propagates. recursiveFileLookup copes with AppFlow's nested <flow>/<execution>/
+    layout; mergeSchema with files that omit an all-null column. mergeSchema refuses files
+    that type a column differently (even int vs bigint), so then read_by_schema() takes over.
     """
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import AnalysisException
 
     try:
-        df = (
-            spark.read.option("mergeSchema", "true")
-            .option("recursiveFileLookup", "true")
-            .parquet(path)
-        )
+        df = _parquet_reader(spark).option("mergeSchema", "true").parquet(path)
     except AnalysisException as error:
         if error.getErrorClass() not in _EMPTY_INPUT_ERRORS:
             raise
         return spark.createDataFrame([], _EMPTY_LEADS_SCHEMA)
+    except Py4JJavaError:
+        # The merge runs as a Spark job, so its refusal arrives as a Java error. A file that
+        # is unreadable for another reason fails again below, with its own error.
+        df = read_by_schema(spark, path)
 
     # Zero-row files may carry a bare schema; only data with a missing column is an error.
     if missing_required_columns(df) and df.isEmpty():
         return spark.createDataFrame([], _EMPTY_LEADS_SCHEMA)
     return df
+
+
+def _parquet_reader(spark: SparkSession):
+    return spark.read.option("recursiveFileLookup", "true")
+
+
+def read_by_schema(spark: SparkSession, path: str) -> DataFrame:
+    """The files under `path` grouped by their own schema, each group read on its own, joined
+    by conform_schemas(). One footer read (a small Spark job, ~0.1 s locally) per file: the
+    price is paid only by a run whose files disagree."""
+    files = _parquet_reader(spark).parquet(path).inputFiles()
+    groups = {}
+    for file in files:
+        groups.setdefault(_parquet_reader(spark).parquet(file).schema.json(), []).append(file)
+    return conform_schemas([_parquet_reader(spark).parquet(*group) for group in groups.values()])
 
 
 def _partitions(rows: int, max_rows: int) -> int:
@@ -391,16 +689,17 @@ def run(spark: SparkSession, args: dict) -> dict:
     run_id = args["run_id"]
     max_rows = args["max_rows_per_file"]
     # Cached once: the counts and all three writes read it instead of re-reading and re-sorting.
-    labeled = label_leads(read_leads(spark, args["input_path"])).persist()
+    labeled = label_leads(read_leads(spark, args["input_path"]), args["lead_rules"]).persist()
     try:
-        report = count_report(labeled, run_id)
+        report, max_row_bytes = tally(labeled, run_id)
         curated, curated_parquet, rejected = split_labeled(labeled)
+        # AppFlow reads each CSV file whole: bound every file by bytes, not only by rows.
+        csv_rows = rows_per_csv_file(max_row_bytes, args["max_csv_file_bytes"], max_rows)
         # AQE does not coalesce the last shuffle of a cached plan (Spark 3.5 keeps its
         # spark.sql.shuffle.partitions), so size the writes from the counts just taken:
         # about one file of at most max_rows rows per task instead of 200 tiny files.
-        kept_parts = _partitions(report["kept"], max_rows)
-        curated = curated.coalesce(kept_parts)
-        curated_parquet = curated_parquet.coalesce(kept_parts)
+        curated = curated.coalesce(_partitions(report["kept"], csv_rows))
+        curated_parquet = curated_parquet.coalesce(_partitions(report["kept"], max_rows))
         rejected_rows = sum(report["rejected"].values()) - report["rejected"].get(
             REASON_SUPERSEDED, 0
         )
@@ -411,7 +710,7 @@ def run(spark: SparkSession, args: dict) -> dict:
             .options(**_NO_SUCCESS_FILE)
             .option("header", "true")
             .option("escape", '"')  # RFC 4180 quoting ("" inside quotes), not Spark's \"
-            .option("maxRecordsPerFile", max_rows)
+            .option("maxRecordsPerFile", csv_rows)
             .csv(args["curated_csv_path"])
         )
         (

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/config"
 	"github.com/leadbridge/leadbridge/constructs/consumer"
+	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/naming"
 )
 
@@ -66,6 +67,10 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 	catalog := consumer.NewLeadsCatalog(stack, jsii.String(CatalogID), &consumer.LeadsCatalogProps{
 		Bucket: inbox.Bucket, Name: jsii.String(name),
 	})
+	// config.Parse has checked these rules; an error here is the stack's
+	// caller skipping it, reported like a construct's own props error.
+	rules, err := c.LeadRules("consumers[" + c.Name + "]")
+	validate.Must("ConsumerStack", err)
 	job := consumer.NewFilterJob(stack, jsii.String(FilterJobID), &consumer.FilterJobProps{
 		JobName:               jsii.String(name + "-filter-leads"),
 		ScriptPath:            props.FilterScriptPath,
@@ -75,6 +80,7 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		WorkerType:            jsii.String(c.FilterJob.WorkerType),
 		NumberOfWorkers:       jsii.Number(float64(*c.FilterJob.NumberOfWorkers)),
 		TimeoutMinutes:        jsii.Number(float64(*c.FilterJob.TimeoutMinutes)),
+		Rules:                 &rules,
 	})
 	mapping := map[string]*string{}
 	for column, field := range c.Salesforce.FieldMapping {

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/constructs/consumer"
 	"github.com/leadbridge/leadbridge/internal/cdktest"
@@ -110,6 +113,61 @@ func TestFilterJob_PassesOnlyArgumentsGlue5UsesAndMayPublishItsMetrics(t *testin
 	assert.True(t, found, "--enable-metrics without cloudwatch:PutMetricData in the job role")
 }
 
+// The job's default --lead_rules are the JSON the Glue tests run with
+// (glue-scripts/tests/testdata/default_lead_rules.json), so both sides test one contract.
+func TestFilterJob_PassesTheDefaultRulesTheGlueTestsUse(t *testing.T) {
+	want, err := os.ReadFile("../../glue-scripts/tests/testdata/default_lead_rules.json")
+	require.NoError(t, err)
+	job := consumerTemplate(t, nil).Only(t, "AWS::Glue::Job")
+	args := job["DefaultArguments"].(map[string]any)
+	assert.JSONEq(t, string(want), args["--lead_rules"].(string))
+	assert.Equal(t, strings.TrimSpace(string(want)), args["--lead_rules"], "byte-equal, so the file is what the job gets")
+}
+
+func TestFilterJob_RejectsRulesThatWouldCutTheUpsertKey(t *testing.T) {
+	rules := consumer.DefaultLeadRules()
+	rules.TooLong["MarketoId"] = consumer.RuleTruncate
+	rules.InvalidEmail = "fix"
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Test"), nil)
+	err := cdktest.Recover(func() {
+		consumer.NewFilterJob(stack, jsii.String("Job"), &consumer.FilterJobProps{
+			JobName: jsii.String("j"), ScriptPath: jsii.String("../../glue-scripts/filter_leads.py"),
+			Bucket: awss3.Bucket_FromBucketName(stack, jsii.String("B"), jsii.String("inbox")),
+			SecurityConfiguration: awsglue.NewCfnSecurityConfiguration(stack, jsii.String("S"), &awsglue.CfnSecurityConfigurationProps{
+				Name: jsii.String("s"), EncryptionConfiguration: &awsglue.CfnSecurityConfiguration_EncryptionConfigurationProperty{}}),
+			Key:   awskms.NewKey(stack, jsii.String("K"), nil),
+			Rules: &rules,
+		})
+	})
+	require.Error(t, err)
+	assert.Equal(t, `FilterJob: FilterJob.Rules.tooLong["MarketoId"] must be drop (the upsert key column is never cut: a cut key could match another lead), got "truncate"
+FilterJob.Rules.invalidEmail must be drop or blank, got "fix"`, err.Error())
+}
+
+func TestNewLeadRules_DerivesLengthsFromTheMappedFields(t *testing.T) {
+	// GIVEN FirstName mapped to a custom field of 20 characters and the key to Id
+	mapping := map[string]string{"MarketoId": "Id", "FirstName": "Nickname__c", "LastName": "LastName", "Company": "Company", "DoNotCall": "DoNotCall"}
+	// WHEN the rules are derived
+	rules, err := consumer.NewLeadRules("c", mapping, "Id", map[string]int{"Nickname__c": 20, "Id": 18}, consumer.RuleBehaviours{})
+	// THEN each mapped text column has its field's length, the key column is dropped when too long, others truncated
+	require.NoError(t, err)
+	assert.Equal(t, consumer.LeadRules{
+		UpsertKeyColumn: "MarketoId",
+		MaxLengths:      map[string]int{"MarketoId": 18, "FirstName": 20, "LastName": 80, "Company": 255},
+		TooLong:         map[string]string{"MarketoId": "drop", "FirstName": "truncate", "LastName": "truncate", "Company": "truncate"},
+		InvalidEmail:    "blank",
+	}, rules)
+}
+
+func TestValidateUpsertField_AcceptsOnlyIdOrCustomFields(t *testing.T) {
+	for _, ok := range []string{"Id", "Marketo_Id__c", "ns__Key__c"} {
+		assert.NoError(t, consumer.ValidateUpsertField("idField", ok), ok)
+	}
+	for _, bad := range []string{"Email", "LastName", "Key__C", "__c", "Marketo_Id"} {
+		assert.Error(t, consumer.ValidateUpsertField("idField", bad), bad)
+	}
+}
+
 func TestFilterJob_RejectsZeroWorkers(t *testing.T) {
 	err := consumer.ValidateJobSizing("filterJob", "G.1X", 0, 60)
 	require.Error(t, err)
@@ -123,7 +181,8 @@ func TestSalesforceFlow_UpsertsLeadsFromCuratedCSV(t *testing.T) {
 	assert.Contains(t, text, `"BucketPrefix":"curated"`)
 	assert.Contains(t, text, `"Object":"Lead"`)
 	assert.Contains(t, text, `"WriteOperationType":"UPSERT"`)
-	assert.Contains(t, text, `"IdFieldNames":["Email"]`)
+	assert.Contains(t, text, `"IdFieldNames":["Marketo_Id__c"]`)
+	assert.Contains(t, text, `"DestinationField":"Marketo_Id__c","SourceFields":["MarketoId"]`)
 	assert.Contains(t, text, `"ConnectorOperator":{"S3":"PROJECTION"}`)
 	assert.Contains(t, text, `"DestinationField":"DoNotCall"`)
 	assert.Equal(t, "OnDemand", flow["TriggerConfig"].(map[string]any)["TriggerType"])

@@ -25,8 +25,9 @@ type SalesforceFlowProps struct {
 	// FieldMapping maps curated columns to Lead fields.
 	// Default: - DefaultLeadFieldMapping().
 	FieldMapping *map[string]*string
-	// IdField is the Lead field AppFlow upserts on; it must be mapped.
-	// Default: - Email.
+	// IdField is the Lead field AppFlow upserts on: Id or a custom External ID
+	// field (ValidateUpsertField); it must be mapped.
+	// Default: - DefaultUpsertField (Marketo_Id__c).
 	IdField *string
 }
 
@@ -47,7 +48,7 @@ func (p *SalesforceFlowProps) withDefaults() SalesforceFlowProps {
 		out.FieldMapping = &m
 	}
 	if out.IdField == nil {
-		out.IdField = jsii.String("Email")
+		out.IdField = jsii.String(DefaultUpsertField)
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import types
 import pytest
 
 import filter_leads as fl
+from leads_testkit import DEFAULT_LEAD_RULES_JSON
 
 REQUIRED = [
     "--run_id", "run-1",
@@ -15,6 +16,7 @@ REQUIRED = [
     "--curated_parquet_path", "s3://b/curated/parquet/",
     "--rejected_path", "s3://b/rejected/",
     "--report_path", "s3://b/reports/run-1.json",
+    "--lead_rules", DEFAULT_LEAD_RULES_JSON,
 ]
 
 
@@ -30,7 +32,9 @@ def test_parse_args_reads_glue_style_arguments():
         "curated_parquet_path": "s3://b/curated/parquet/",
         "rejected_path": "s3://b/rejected/",
         "report_path": "s3://b/reports/run-1.json",
+        "lead_rules": fl.parse_lead_rules(DEFAULT_LEAD_RULES_JSON),
         "max_rows_per_file": 1000,
+        "max_csv_file_bytes": fl.APPFLOW_MAX_SOURCE_FILE_BYTES,
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import Row
 
 import filter_leads as fl
-from leads_testkit import LEADS_DDL, assertDataFrameEqual, lead
+from leads_testkit import DEFAULT_LEAD_RULES_JSON, LEADS_DDL, assertDataFrameEqual, lead, rules
 
 GLUE_EXTRAS = ["--JOB_ID", "j_1", "--JOB_RUN_ID", "jr_1", "--job-bookmark-option",
                "job-bookmark-disable", "--TempDir", "s3://tmp/", "--enable-metrics", "true",
@@ -25,6 +25,7 @@ def job_args(root, run_id="run-1", input_dir=None, **extra):
         "--curated_parquet_path", str(root / "curated" / "parquet"),
         "--rejected_path", str(root / "rejected"),
         "--report_path", str(root / "reports" / f"{run_id}.json"),
+        "--lead_rules", DEFAULT_LEAD_RULES_JSON,
     ]
     for key, value in extra.items():
         argv += [f"--{key}", str(value)]
@@ -116,6 +117,7 @@ def test_job_writes_report_with_counts(finished_job):
         "runId": "run-1", "read": 6, "kept": 2,
         "rejected": {"do_not_call": 1, "do_not_call_unknown": 1, "missing_last_name": 1,
                      "superseded_duplicate": 1},
+        "repaired": {},
         "curatedColumns": fl.CURATED_COLUMNS,
     }
     assert returned == report
@@ -169,7 +171,7 @@ def test_job_logs_counts_in_one_line(spark, tmp_path, capsys):
     fl.run(spark, fl.parse_args(job_args(tmp_path)))
     # THEN one line carries every count
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("filter_leads ")]
-    assert lines == ["filter_leads run=run-1 read=2 kept=1 rejected=do_not_call:1"]
+    assert lines == ["filter_leads run=run-1 read=2 kept=1 rejected=do_not_call:1 repaired=none"]
 
 
 # --- Empty input is a success with kept=0 -----------------------------------------------------
@@ -177,7 +179,7 @@ def test_job_logs_counts_in_one_line(spark, tmp_path, capsys):
 
 def assert_empty_run(root, report):
     assert report == {"runId": "run-1", "read": 0, "kept": 0, "rejected": {},
-                      "curatedColumns": fl.CURATED_COLUMNS}
+                      "repaired": {}, "curatedColumns": fl.CURATED_COLUMNS}
     assert read_report(root) == report
     header, rows = csv_rows(root / "curated" / "csv")
     assert (header, rows) == (fl.CURATED_COLUMNS, [])
@@ -268,3 +270,105 @@ def test_read_leads_propagates_analysis_errors_other_than_no_input():
     # WHEN the input is read THEN the error propagates instead of meaning "no leads"
     with pytest.raises(AnalysisException, match="access denied"):
         fl.read_leads(spark, "s3://bucket/inbox/run-1/")
+
+
+# --- AppFlow reads each CSV file whole: files are bounded by bytes ---------------------------
+
+
+def test_job_sizes_csv_files_by_bytes_with_wide_rows(spark, tmp_path):
+    # GIVEN 40 leads at every field's length in 3-byte characters (~1.4 KB a row in UTF-8),
+    # and a byte limit far below 40 such rows, with no row limit that would split them
+    wide = [lead(id=str(i), firstName="名" * 40, lastName="姓" * 80, company="社" * 255,
+                 email=f"{'a' * 60}{i:02d}@example.com") for i in range(40)]
+    write_input(spark, tmp_path / "inbox", wide)
+    limit = 8_000
+    # WHEN the job runs
+    report = fl.main(job_args(tmp_path, max_csv_file_bytes=limit))
+    # THEN no CSV file exceeds the limit, and every kept row is in one of them exactly once
+    files = csv_files(tmp_path / "curated" / "csv")
+    sizes = [os.path.getsize(f) for f in files]
+    assert report["kept"] == 40 and len(files) > 1
+    assert max(sizes) <= limit, sizes
+    assert sorted(int(r[0]) for r in csv_rows(tmp_path / "curated" / "csv")[1]) == list(range(40))
+
+
+@pytest.mark.parametrize("row", [
+    lead(company='"' * 100), lead(lastName="😀" * 20, company="Ł,\n" * 80),
+    lead(email=None, firstName=None),
+], ids=["quotes", "multibyte-and-newline", "nulls"])
+def test_csv_row_bound_holds_for_quotes_and_multibyte_text(leads, tmp_path, row):
+    # GIVEN one row whose values may need quoting, doubled quotes or multi-byte characters
+    curated, _ = fl.curate(leads([row]), rules())
+    # WHEN written as the job writes CSV
+    curated.coalesce(1).write.option("header", "true").option("escape", '"').csv(str(tmp_path / "c"))
+    (path,) = csv_files(tmp_path / "c")
+    with open(path, "rb") as handle:
+        header, line = handle.read().split(b"\n", 1)
+    # THEN the bound taken in the report pass covers the line Spark wrote
+    _, bound = fl.tally(fl.label_leads(leads([row]), rules()), "r")
+    assert len(header) + 1 == fl.CSV_HEADER_BYTES
+    assert 0 < len(line) <= bound
+
+
+def test_rows_per_csv_file_fails_when_one_row_cannot_fit():
+    # GIVEN a row bound larger than the file limit WHEN sized THEN a clear error, not a huge file
+    with pytest.raises(ValueError, match="more than fits in a CSV file of 100 bytes"):
+        fl.rows_per_csv_file(200, 100, 10)
+
+
+# --- Schema drift inside one run --------------------------------------------------------------
+
+
+def test_job_reads_files_of_one_run_that_disagree_on_column_types(spark, tmp_path):
+    # GIVEN two Parquet files in one run: id as long and the flag as boolean in the first,
+    # both as strings in the second (Spark's mergeSchema refuses this pair)
+    inbox = tmp_path / "inbox"
+    spark.createDataFrame(
+        [(1, "Lovelace", "Acme", "2024-05-01T10:00:00Z", False),
+         (2, "Hopper", "Navy", "2024-05-01T10:00:00Z", True)],
+        "id long, lastName string, company string, updatedAt string, doNotCall boolean",
+    ).coalesce(1).write.parquet(str(inbox / "execution-a"))
+    spark.createDataFrame(
+        [("3", "Turing", "NPL", "2024-05-01T10:00:00Z", "false", "alan@example.com"),
+         ("1", "Lovelace-New", "Acme", "2024-06-01T10:00:00Z", "false", None)],
+        "id string, lastName string, company string, updatedAt string, doNotCall string, "
+        "email string",
+    ).coalesce(1).write.parquet(str(inbox / "execution-b"))
+    # WHEN the job runs
+    report = fl.main(job_args(tmp_path))
+    # THEN every row is read with one schema: id 1 from both files is one lead (the newer),
+    # and each file's flag is judged by its value
+    assert (report["read"], report["kept"]) == (4, 2)
+    assert report["rejected"] == {"do_not_call": 1, "superseded_duplicate": 1}
+    _, rows = csv_rows(tmp_path / "curated" / "csv")
+    assert sorted((r[0], r[2]) for r in rows) == [("1", "Lovelace-New"), ("3", "Turing")]
+
+
+def test_conform_schemas_casts_only_the_columns_that_disagree(spark):
+    # GIVEN two frames that agree on lastName and disagree on id and doNotCall
+    a = spark.createDataFrame([(1, "L", 1)], "id long, lastName string, doNotCall int")
+    b = spark.createDataFrame([("x", "M", "no")], "id string, lastName string, doNotCall string")
+    # WHEN conformed
+    both = fl.conform_schemas([a, b])
+    # THEN the disagreeing columns are strings (1 still reads as "1") and the rest keep their type
+    assert both.schema.simpleString() == "struct<id:string,lastName:string,doNotCall:string>"
+    assert sorted(tuple(r) for r in both.collect()) == [("1", "L", "1"), ("x", "M", "no")]
+
+
+# --- The report accounts for every row --------------------------------------------------------
+
+
+def test_job_report_balances_good_repaired_and_dropped_rows(spark, tmp_path):
+    # GIVEN a run mixing good, repaired and dropped rows
+    write_input(spark, tmp_path / "inbox", [
+        lead(id="1"), lead(id="2", firstName="f" * 50), lead(id="3", email="nope"),
+        lead(id="4", doNotCall="true"), lead(id=""), lead(id="5", lastName=None),
+        lead(id="1", updatedAt="2023-01-01T00:00:00Z"),
+    ], files=2)
+    # WHEN the job runs
+    fl.main(job_args(tmp_path))
+    report = read_report(tmp_path)
+    # THEN read = kept + every drop, repairs are counted, and the CSV holds exactly `kept` rows
+    assert report["read"] == 7 == report["kept"] + sum(report["rejected"].values())
+    assert report["repaired"] == {"first_name_too_long": 1, "invalid_email": 1}
+    assert len(csv_rows(tmp_path / "curated" / "csv")[1]) == report["kept"] == 3

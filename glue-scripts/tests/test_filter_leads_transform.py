@@ -6,12 +6,12 @@ import pytest
 from pyspark.sql import Row
 
 import filter_leads as fl
-from leads_testkit import assertDataFrameEqual, lead
+from leads_testkit import assertDataFrameEqual, lead, rules
 
 
 def reasons_by_id(df):
     """{MarketoId: reason or None} for every row the transform labelled."""
-    return {row["MarketoId"]: row["reason"] for row in fl.label_leads(df).collect()}
+    return {row["MarketoId"]: row["reason"] for row in fl.label_leads(df, rules()).collect()}
 
 
 # --- Rule 1: only an explicit "false" Do-Not-Call flag is kept ------------------------------
@@ -21,7 +21,7 @@ def test_keeps_lead_whose_do_not_call_is_false(leads):
     # GIVEN a lead whose flag is explicitly false
     df = leads([lead(id="1", doNotCall="false")])
     # WHEN curated
-    curated, rejected = fl.curate(df)
+    curated, rejected = fl.curate(df, rules())
     # THEN it is kept with DoNotCall false and nothing is rejected
     assertDataFrameEqual(
         curated,
@@ -35,7 +35,7 @@ def test_rejects_do_not_call_true_as_do_not_call(leads):
     # GIVEN a lead that must not be called
     df = leads([lead(id="1", doNotCall="true")])
     # WHEN curated
-    curated, rejected = fl.curate(df)
+    curated, rejected = fl.curate(df, rules())
     # THEN it is rejected with reason do_not_call
     assert curated.count() == 0
     assert [r["reason"] for r in rejected.collect()] == ["do_not_call"]
@@ -45,7 +45,7 @@ def test_rejects_null_do_not_call_as_unknown(leads):
     # GIVEN a lead whose flag is null
     df = leads([lead(id="1", doNotCall=None)])
     # WHEN curated
-    curated, rejected = fl.curate(df)
+    curated, rejected = fl.curate(df, rules())
     # THEN null is not false: rejected as do_not_call_unknown
     assert curated.count() == 0
     assert [r["reason"] for r in rejected.collect()] == ["do_not_call_unknown"]
@@ -135,7 +135,7 @@ def test_dedupe_keeps_newest_updated_at_from_iso_strings(leads):
         lead(id="7", lastName="Mid", updatedAt="2024-05-01T12:00:00Z"),
     ])
     # WHEN deduplicated
-    latest = fl.deduplicate_latest(fl.standardize(df))
+    latest = fl.deduplicate_latest(fl.standardize(df), "MarketoId")
     # THEN only the newest version is left
     assert [r["LastName"] for r in latest.collect()] == ["Newest"]
 
@@ -149,7 +149,7 @@ def test_dedupe_keeps_newest_updated_at_from_timestamp_type(leads):
         ("7", "Undated", "Acme", None, "false"),
     ], schema)
     # WHEN deduplicated
-    latest = fl.deduplicate_latest(fl.standardize(df))
+    latest = fl.deduplicate_latest(fl.standardize(df), "MarketoId")
     # THEN the newest wins; an undated version never beats a dated one
     assert [r["LastName"] for r in latest.collect()] == ["Newest"]
 
@@ -161,7 +161,7 @@ def test_dedupe_lets_the_newest_version_decide_do_not_call(leads):
         lead(id="7", doNotCall="true", updatedAt="2024-05-02T10:00:00Z"),
     ])
     # WHEN curated
-    curated, rejected = fl.curate(df)
+    curated, rejected = fl.curate(df, rules())
     # THEN the lead is not sent; the newest version is rejected as do_not_call
     assert curated.count() == 0
     assert [r["reason"] for r in rejected.collect()] == ["do_not_call"]
@@ -172,7 +172,7 @@ def test_dedupe_breaks_ties_deterministically_preferring_do_not_call(leads):
     callable_, not_callable = lead(id="7", doNotCall="false"), lead(id="7", doNotCall="true")
     # WHEN deduplicated
     picks = [
-        [r["DoNotCall"] for r in fl.deduplicate_latest(fl.standardize(leads(rows))).collect()]
+        [r["DoNotCall"] for r in fl.deduplicate_latest(fl.standardize(leads(rows)), "MarketoId").collect()]
         for rows in ([callable_, not_callable], [not_callable, callable_])
     ]
     # THEN the same, safe version wins either way
@@ -186,8 +186,8 @@ def test_superseded_duplicates_are_counted_but_not_written_as_rejected(leads):
         lead(id="7", updatedAt="2024-05-02T10:00:00Z"),
     ])
     # WHEN curated and counted
-    labeled = fl.label_leads(df)
-    curated, rejected = fl.curate(df)
+    labeled = fl.label_leads(df, rules())
+    curated, rejected = fl.curate(df, rules())
     report = fl.count_report(labeled, "r1")
     # THEN one is kept, the older one is counted as superseded but not in the rejected output
     assert curated.count() == 1
@@ -203,7 +203,7 @@ def test_maps_marketo_fields_to_curated_columns_in_order(leads):
     df = leads([lead(id=" 42 ", email=" a@b.c ", firstName=" Ada", lastName="Lovelace ",
                      company=" Acme ")])
     # WHEN curated
-    curated, _ = fl.curate(df)
+    curated, _ = fl.curate(df, rules())
     # THEN the columns are CURATED_COLUMNS, in order, with trimmed values
     assert curated.columns == fl.CURATED_COLUMNS
     assertDataFrameEqual(
@@ -241,9 +241,9 @@ def test_rejects_lead_without_id(leads):
     # GIVEN leads with a null and a blank id
     df = leads([lead(id=None), lead(id=" ")])
     # WHEN labelled
-    reasons = [r["reason"] for r in fl.label_leads(df).collect()]
+    reasons = [r["reason"] for r in fl.label_leads(df, rules()).collect()]
     # THEN neither is kept (nor collapsed into one "duplicate")
-    assert reasons == ["missing_id", "missing_id"]
+    assert reasons == ["missing_upsert_key", "missing_upsert_key"]
 
 
 def test_gives_one_reason_per_row_by_precedence(leads):
@@ -256,8 +256,8 @@ def test_gives_one_reason_per_row_by_precedence(leads):
     ])
     # WHEN labelled
     reasons = reasons_by_id(df)
-    # THEN missing_id > do_not_call > do_not_call_unknown > missing_last_name > missing_company
-    assert reasons == {None: "missing_id", "2": "do_not_call", "3": "do_not_call_unknown",
+    # THEN missing_upsert_key > do_not_call > do_not_call_unknown > missing_last_name > missing_company
+    assert reasons == {None: "missing_upsert_key", "2": "do_not_call", "3": "do_not_call_unknown",
                        "4": "missing_last_name"}
 
 
@@ -266,7 +266,7 @@ def test_optional_columns_may_be_absent(leads):
     df = leads([("1", "Lovelace", "Acme", "2024-05-01T10:00:00Z", "false")],
                fl_schema_with_flag("string"))
     # WHEN curated
-    curated, _ = fl.curate(df)
+    curated, _ = fl.curate(df, rules())
     # THEN the lead is kept with null FirstName and Email
     assertDataFrameEqual(
         curated,
@@ -284,7 +284,7 @@ def test_fails_naming_a_missing_required_column(leads, column):
     df = leads([lead()]).drop(column)
     # WHEN curated THEN it fails naming the column
     with pytest.raises(ValueError, match=f'input is missing required column "{column}"'):
-        fl.curate(df)
+        fl.curate(df, rules())
 
 
 def test_fails_on_updated_at_of_unusable_type(leads):
@@ -293,7 +293,7 @@ def test_fails_on_updated_at_of_unusable_type(leads):
                "id string, lastName string, company string, updatedAt bigint, doNotCall string")
     # WHEN curated THEN it fails naming the column and type
     with pytest.raises(ValueError, match='"updatedAt" must be a timestamp.*got bigint'):
-        fl.curate(df)
+        fl.curate(df, rules())
 
 
 # --- Rule 6: counts ---------------------------------------------------------------------------
@@ -308,11 +308,12 @@ def test_count_report_accounts_for_every_row_once(leads):
         lead(id="1", updatedAt="2020-01-01T00:00:00Z"),
     ])
     # WHEN counted
-    report = fl.count_report(fl.label_leads(df), "run-1")
+    report = fl.count_report(fl.label_leads(df, rules()), "run-1")
     # THEN read = kept + all rejections, in the agreed format
     assert report == {
         "runId": "run-1", "read": 6, "kept": 2,
         "rejected": {"do_not_call": 2, "missing_company": 1, "superseded_duplicate": 1},
+        "repaired": {},
         "curatedColumns": fl.CURATED_COLUMNS,
     }
 
@@ -320,8 +321,10 @@ def test_count_report_accounts_for_every_row_once(leads):
 def test_log_line_has_all_counts_on_one_line():
     # GIVEN a report
     report = {"runId": "r1", "read": 10, "kept": 7,
-              "rejected": {"do_not_call": 2, "missing_company": 1}, "curatedColumns": []}
+              "rejected": {"do_not_call": 2, "missing_company": 1},
+              "repaired": {"first_name_too_long": 1}, "curatedColumns": []}
     # WHEN formatted THEN it is the single grep-able line
     assert fl.format_log_line(report) == (
-        "filter_leads run=r1 read=10 kept=7 rejected=do_not_call:2,missing_company:1"
+        "filter_leads run=r1 read=10 kept=7 rejected=do_not_call:2,missing_company:1 "
+        "repaired=first_name_too_long:1"
     )

