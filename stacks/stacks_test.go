@@ -216,3 +216,34 @@ func TestApp_IntrinsicFunctionsUseNoQuotedBracketPaths(t *testing.T) {
 	}
 	assert.Positive(t, calls)
 }
+
+func TestApp_NoRetrierIsShadowedByAnEarlierOne(t *testing.T) {
+	// GIVEN every state machine of the example app
+	app := exampleApp(t)
+	all := []awscdk.Stack{app.Producer.Stack}
+	for _, c := range app.Consumers {
+		all = append(all, c.Stack)
+	}
+	for _, stack := range all {
+		tpl := cdktest.Synth(t, stack)
+		for id := range tpl.Resources("AWS::StepFunctions::StateMachine") {
+			// THEN no retrier with MaxAttempts 0 hides a later one: a task
+			// meant to retry transient errors really does.
+			assert.Empty(t, tpl.StateMachineDefinition(t, id).ShadowedRetriers(), "%s %s", *stack.StackName(), id)
+		}
+	}
+}
+
+func TestApp_FilterJobRetriesStartErrorsButNotAFailedRun(t *testing.T) {
+	app := exampleApp(t)
+	tpl := cdktest.Synth(t, app.Consumers[0].Stack)
+	job := tpl.StateMachineDefinition(t, "Orchestration").States["RunFilterJob"]
+	require.Len(t, job.Retry, 1)
+	retried := cdktest.JSON(job.Retry[0]["ErrorEquals"])
+	for _, e := range []string{"Glue.ThrottlingException", "Glue.InternalServiceException", "Glue.ConcurrentRunsExceededException", "Glue.OperationTimeoutException"} {
+		assert.Contains(t, retried, `"`+e+`"`)
+	}
+	assert.NotContains(t, retried, "States.", "a failed run (States.TaskFailed) must go to the Catch, not be run again")
+	assert.Equal(t, "FULL", job.Retry[0]["JitterStrategy"])
+	assert.Greater(t, job.Retry[0]["MaxAttempts"].(float64), 1.0)
+}

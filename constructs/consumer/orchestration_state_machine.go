@@ -284,8 +284,9 @@ func (o *orchestration) runFilterJob(load, noLeads sfn.IChainable) sfn.IChainabl
 		}),
 		ResultPath: sfn.JsonPath_DISCARD(),
 	})
-	// A failed run is the job's answer, not a glitch: catch it, don't rerun it.
-	workflow.Retriable(job, "States.TaskFailed")
+	// A failed run (States.TaskFailed) is the job's answer, not a glitch:
+	// only a start that did not happen is retried.
+	workflow.RetryOnly(job, FilterJobStartErrors...)
 	o.catch(job)
 	report := tasks.NewCallAwsService(o.scope, jsii.String("ReadJobReport"), &tasks.CallAwsServiceProps{
 		Service:        jsii.String("s3"),

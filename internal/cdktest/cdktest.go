@@ -257,3 +257,53 @@ func (d *Definition) Reachable(from string) map[string]bool {
 	walk(from)
 	return seen
 }
+
+// ShadowedRetriers lists, per state (Map item processors included), each
+// retrier that an earlier retrier with MaxAttempts 0 makes useless: Step
+// Functions uses the first retrier whose ErrorEquals matches, and
+// States.ALL or States.TaskFailed match every error (TaskFailed all but
+// States.Timeout; Step Functions guide, error handling). A later retrier
+// that can then only ever see States.Timeout counts as shadowed too.
+func (d *Definition) ShadowedRetriers() []string {
+	var out []string
+	for name, s := range d.All() {
+		for j, later := range s.Retry {
+			for i := 0; i < j; i++ {
+				earlier := s.Retry[i]
+				if attempts, ok := earlier["MaxAttempts"].(float64); ok && attempts == 0 && coversAllBut(errorSet(earlier), errorSet(later)) {
+					out = append(out, fmt.Sprintf("%s: Retry[%d] %v is shadowed by Retry[%d] %v with MaxAttempts 0",
+						name, j, later["ErrorEquals"], i, earlier["ErrorEquals"]))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func errorSet(retrier map[string]any) map[string]bool {
+	set := map[string]bool{}
+	list, _ := retrier["ErrorEquals"].([]any)
+	for _, e := range list {
+		set[fmt.Sprint(e)] = true
+	}
+	return set
+}
+
+// coversAllBut tells whether every error that later matches is matched by
+// earlier, leaving aside the States.Timeout that a catch-all later retrier
+// would still see behind an earlier States.TaskFailed.
+func coversAllBut(earlier, later map[string]bool) bool {
+	if earlier["States.ALL"] {
+		return true
+	}
+	if later["States.ALL"] || later["States.TaskFailed"] {
+		return earlier["States.TaskFailed"]
+	}
+	for e := range later {
+		matched := earlier[e] || (e != "States.Timeout" && earlier["States.TaskFailed"])
+		if !matched {
+			return false
+		}
+	}
+	return true
+}

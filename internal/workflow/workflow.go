@@ -28,12 +28,21 @@ const (
 // Retriable lets a task retry every error but the given ones, with
 // exponential backoff and full jitter: 6 attempts over about two minutes.
 // The given errors are meant to be caught: they are answers, not glitches.
+// Never pass States.TaskFailed: in a retrier it matches every error but
+// States.Timeout (Step Functions guide, error handling), so nothing would
+// be retried; use RetryOnly for a task whose failure is an answer.
 func Retriable(task awsstepfunctions.TaskStateBase, notRetried ...string) {
 	if len(notRetried) > 0 {
 		task.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings(notRetried...), MaxAttempts: jsii.Number(0)})
 	}
+	RetryOnly(task, *awsstepfunctions.Errors_ALL())
+}
+
+// RetryOnly lets a task retry the given (transient) errors with the same
+// backoff as Retriable; every other error goes straight to its Catch.
+func RetryOnly(task awsstepfunctions.TaskStateBase, transient ...string) {
 	task.AddRetry(&awsstepfunctions.RetryProps{
-		Errors:         jsii.Strings(*awsstepfunctions.Errors_ALL()),
+		Errors:         jsii.Strings(transient...),
 		Interval:       awscdk.Duration_Seconds(jsii.Number(2)),
 		BackoffRate:    jsii.Number(2),
 		MaxAttempts:    jsii.Number(6),

@@ -9,6 +9,7 @@ import threading
 import uuid
 from datetime import datetime, timezone
 
+from moto.glue import exceptions as glue_exceptions
 from moto.moto_api import state_manager
 
 import moto_patches
@@ -155,12 +156,17 @@ class GlueJobDouble:
         self.world = world
         self.on_run = lambda job_name, arguments, world: "SUCCEEDED"
         self.runs: list[tuple[str, dict]] = []
+        # error codes StartJobRun answers with, one per call, before runs start again
+        # (e.g. "ThrottlingException": Glue's "Rate exceeded")
+        self.start_errors: list[str] = []
 
     def install(self, mp, glue_models):
         orig = glue_models.FakeJob.start_job_run
         double = self
 
         def start_job_run(job, *args, **kwargs):
+            if double.start_errors:
+                raise glue_exceptions.GlueClientError(double.start_errors.pop(0), "Rate exceeded")
             run_id = orig(job, *args, **kwargs)
             run = next(r for r in job.job_runs if r.job_run_id == run_id)
             double.runs.append((job.name, dict(run.arguments or {})))
