@@ -247,3 +247,112 @@ func TestApp_FilterJobRetriesStartErrorsButNotAFailedRun(t *testing.T) {
 	assert.Equal(t, "FULL", job.Retry[0]["JitterStrategy"])
 	assert.Greater(t, job.Retry[0]["MaxAttempts"].(float64), 1.0)
 }
+
+// allStacks lists the producer and consumer stacks of an app.
+func allStacks(app *stacks.App) []awscdk.Stack {
+	out := []awscdk.Stack{app.Producer.Stack}
+	for _, c := range app.Consumers {
+		out = append(out, c.Stack)
+	}
+	return out
+}
+
+// statements returns the policy statements of the topic policy that covers topicID.
+func topicStatements(t *testing.T, tpl cdktest.Template, topicID string) []map[string]any {
+	t.Helper()
+	for _, p := range tpl.Resources("AWS::SNS::TopicPolicy") {
+		props := p["Properties"].(map[string]any)
+		if !strings.Contains(cdktest.JSON(props["Topics"]), `"Ref":"`+topicID+`"`) {
+			continue
+		}
+		var out []map[string]any
+		for _, s := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			out = append(out, s.(map[string]any))
+		}
+		return out
+	}
+	t.Fatalf("no topic policy for %s", topicID)
+	return nil
+}
+
+func TestApp_EveryAlarmTopicLetsThisAccountsAlarmsPublishOverHTTPSOnly(t *testing.T) {
+	app := exampleApp(t)
+	for _, stack := range allStacks(app) {
+		tpl := cdktest.Synth(t, stack)
+		account := *stack.Account()
+		alarms := tpl.Resources("AWS::CloudWatch::Alarm")
+		require.NotEmpty(t, alarms)
+		for alarmID, alarm := range alarms {
+			actions := alarm["Properties"].(map[string]any)["AlarmActions"].([]any)
+			require.NotEmpty(t, actions, "%s has no action", alarmID)
+			for _, action := range actions {
+				topicID := action.(map[string]any)["Ref"].(string)
+				var allow, deny bool
+				for _, s := range topicStatements(t, tpl, topicID) {
+					switch {
+					case s["Effect"] == "Deny":
+						// THEN the HTTPS-only Deny stays ...
+						deny = cdktest.JSON(s["Condition"]) == `{"Bool":{"aws:SecureTransport":"false"}}` && s["Action"] == "sns:Publish"
+					case cdktest.JSON(s["Principal"]) == `{"Service":"cloudwatch.amazonaws.com"}`:
+						// ... and CloudWatch may publish, for this account's alarms only.
+						assert.Equal(t, "sns:Publish", s["Action"])
+						cond := s["Condition"].(map[string]any)
+						assert.Equal(t, account, cond["StringEquals"].(map[string]any)["aws:SourceAccount"])
+						assert.Equal(t, fmt.Sprintf(`{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":cloudwatch:%s:%s:alarm:*"]]}`, *stack.Region(), account),
+							cdktest.JSON(cond["ArnLike"].(map[string]any)["aws:SourceArn"]))
+						allow = true
+					}
+				}
+				assert.True(t, deny, "%s %s: HTTPS-only Deny missing", *stack.StackName(), topicID)
+				assert.True(t, allow, "%s %s: nothing lets %s publish", *stack.StackName(), topicID, alarmID)
+			}
+		}
+	}
+}
+
+func TestApp_FailedExecutionAlarmsFillMissingPointsWithZero(t *testing.T) {
+	app := exampleApp(t)
+	for _, stack := range allStacks(app) {
+		tpl := cdktest.Synth(t, stack)
+		for id, alarm := range tpl.Resources("AWS::CloudWatch::Alarm") {
+			if !strings.Contains(id, "FailedExecutionsAlarm") {
+				continue
+			}
+			var expression string
+			var ids []string
+			for _, m := range alarm["Properties"].(map[string]any)["Metrics"].([]any) {
+				metric := m.(map[string]any)
+				if e, ok := metric["Expression"].(string); ok {
+					expression = e
+				} else {
+					ids = append(ids, metric["Id"].(string))
+				}
+			}
+			// THEN one failed execution alone breaches: every sparse metric is filled.
+			require.Len(t, ids, 3)
+			for _, metricID := range ids {
+				assert.Contains(t, expression, "FILL("+metricID+", 0)", "%s %s", *stack.StackName(), id)
+			}
+		}
+	}
+}
+
+func TestApp_LogGroupsAreVendedLogsAndUniquePerAccount(t *testing.T) {
+	// GIVEN two consumers in one account
+	d, err := config.Load("")
+	require.NoError(t, err)
+	d.Consumers[1].Account = d.Consumers[0].Account
+	app := stacks.NewApp(awscdk.NewApp(nil), d, "../glue-scripts/filter_leads.py")
+	seen := map[string]string{}
+	for _, stack := range allStacks(app) {
+		for id, lg := range cdktest.Synth(t, stack).Resources("AWS::Logs::LogGroup") {
+			name, _ := lg["Properties"].(map[string]any)["LogGroupName"].(string)
+			// THEN every log group has a fixed name under /aws/vendedlogs/states/ ...
+			assert.True(t, strings.HasPrefix(name, "/aws/vendedlogs/states/"), "%s %s: %q", *stack.StackName(), id, name)
+			// ... that no other stack of the account uses.
+			key := *stack.Account() + " " + name
+			assert.NotContains(t, seen, key, "%s %s and %s", name, seen[key], *stack.StackName())
+			seen[key] = *stack.StackName()
+		}
+	}
+}

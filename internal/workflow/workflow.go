@@ -4,13 +4,13 @@
 package workflow
 
 import (
+	"regexp"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -56,7 +56,11 @@ type Props struct {
 	Definition awsstepfunctions.IChainable
 	Role       awsiam.IRole
 	Timeout    awscdk.Duration
-	// AlarmEmail subscribes an address to the alarm topic. Default: - no subscription.
+	// QueryLanguage of the definition. Default: - JSONPath.
+	QueryLanguage awsstepfunctions.QueryLanguage
+	// Alarms receives the failed-execution alarm. Default: - a new AlarmTopic.
+	Alarms *AlarmTopic
+	// AlarmEmail subscribes an address to a new alarm topic. Default: - no subscription.
 	AlarmEmail *string
 }
 
@@ -66,17 +70,39 @@ type Parts struct {
 	LogGroup     awslogs.LogGroup
 	AlarmTopic   awssns.Topic
 	Alarm        awscloudwatch.Alarm
+	// Alarms is where this state machine's alarms go; other alarms of the
+	// same construct can be added to it with Alarms.Notify.
+	Alarms *AlarmTopic
+}
+
+// LogGroupPrefix is where Step Functions log groups belong: the account's
+// CloudWatch Logs resource policy, which Step Functions extends for each
+// logging log group, is capped at 5,120 characters, and one entry for
+// /aws/vendedlogs/* covers them all (Step Functions guide, bp-cwl).
+const LogGroupPrefix = "/aws/vendedlogs/states/"
+
+var notInLogGroupName = regexp.MustCompile(`[^A-Za-z0-9_/.#-]`)
+
+// LogGroupName is the fixed log group name of the state machine at scope:
+// the prefix and the construct path, which holds the stack name and so the
+// project and consumer name: unique per stack, also for two consumers in
+// one account. The group is retained when its stack is deleted, so a stack
+// created again under the same name needs it deleted first.
+func LogGroupName(scope constructs.Construct) string {
+	return LogGroupPrefix + notInLogGroupName.ReplaceAllString(*scope.Node().Path(), "-")
 }
 
 // NewStateMachine creates a standard state machine that logs every state
 // (with data), traces with X-Ray, and alarms on any execution that does not succeed.
 func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 	logs := awslogs.NewLogGroup(scope, jsii.String(LogGroupID), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(LogGroupName(scope)),
 		Retention:     awslogs.RetentionDays_ONE_YEAR,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	sm := awsstepfunctions.NewStateMachine(scope, jsii.String(StateMachineID), &awsstepfunctions.StateMachineProps{
 		DefinitionBody: awsstepfunctions.DefinitionBody_FromChainable(props.Definition),
+		QueryLanguage:  props.QueryLanguage,
 		Role:           props.Role,
 		Timeout:        props.Timeout,
 		TracingEnabled: jsii.Bool(true),
@@ -86,23 +112,24 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 			IncludeExecutionData: jsii.Bool(true),
 		},
 	})
-	topic := awssns.NewTopic(scope, jsii.String(AlarmTopicID), &awssns.TopicProps{EnforceSSL: jsii.Bool(true)})
-	cdknag.NagSuppressions_AddResourceSuppressions(topic, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-SNS2"),
-		Reason: jsii.String("CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key, and alarm messages carry no lead data."),
-	}}, jsii.Bool(false))
-	if props.AlarmEmail != nil {
-		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(props.AlarmEmail, nil))
+	alarms := props.Alarms
+	if alarms == nil {
+		alarms = NewAlarmTopic(scope, &AlarmTopicProps{Email: props.AlarmEmail})
 	}
 	period := awscdk.Duration_Minutes(jsii.Number(5))
+	opts := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period}
+	// The three metrics are sparse: a period without such an execution has
+	// no data point at all, and metric math over a missing point gives no
+	// value, so without FILL one failed execution alone would not raise the
+	// alarm (CloudWatch guide, metric math: FILL).
 	notSucceeded := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 		Label:      jsii.String("Executions failed, timed out or aborted"),
-		Expression: jsii.String("failed + timedOut + aborted"),
+		Expression: jsii.String("FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)"),
 		Period:     period,
 		UsingMetrics: &map[string]awscloudwatch.IMetric{
-			"failed":   sm.MetricFailed(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period}),
-			"timedOut": sm.MetricTimedOut(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period}),
-			"aborted":  sm.MetricAborted(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period}),
+			"failed":   sm.MetricFailed(opts),
+			"timedOut": sm.MetricTimedOut(opts),
+			"aborted":  sm.MetricAborted(opts),
 		},
 	})
 	alarm := awscloudwatch.NewAlarm(scope, jsii.String(AlarmID), &awscloudwatch.AlarmProps{
@@ -113,7 +140,7 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	alarms.Notify(alarm)
 
 	// Log delivery and X-Ray APIs have no resource-level permissions.
 	cdknag.NagSuppressions_AddResourceSuppressions(props.Role, &[]*cdknag.NagPackSuppression{{
@@ -130,7 +157,7 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:(<AWS::Partition>|[^:]+):states:[^:]+:\d{12}:(stateMachine|execution|mapRun):.*\*$/g`)},
 		},
 	}}, jsii.Bool(true))
-	return Parts{StateMachine: sm, LogGroup: logs, AlarmTopic: topic, Alarm: alarm}
+	return Parts{StateMachine: sm, LogGroup: logs, AlarmTopic: alarms.Topic, Alarm: alarm, Alarms: alarms}
 }
 
 // SuppressWildcards records, on a role and its policies, why the AwsSolutions-IAM5
