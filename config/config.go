@@ -45,6 +45,12 @@ type Producer struct {
 	ArchiveRetentionDays *int `json:"archiveRetentionDays"`
 	// AlarmEmail receives failed-execution alarms. Default: no subscription.
 	AlarmEmail string `json:"alarmEmail"`
+	// AlarmTopicArn is an existing SNS topic in the same region that every
+	// alarm also publishes to. Default: none (the stack outputs its own topic's ARN).
+	AlarmTopicArn string `json:"alarmTopicArn"`
+	// StaleAfterHours is the age at which an object under landing/ counts as
+	// a run that was never handed off. Default: 24.
+	StaleAfterHours *int `json:"staleAfterHours"`
 }
 
 // Marketo describes the AppFlow source.
@@ -69,6 +75,10 @@ type Consumer struct {
 	// ArchiveRetentionDays is how long processed files stay in archive/. Default: 365.
 	ArchiveRetentionDays *int   `json:"archiveRetentionDays"`
 	AlarmEmail           string `json:"alarmEmail"`
+	AlarmTopicArn        string `json:"alarmTopicArn"`
+	// StaleAfterHours is the age at which an object under inbox/ counts as a
+	// run that was never processed. Default: 24.
+	StaleAfterHours *int `json:"staleAfterHours"`
 }
 
 // Salesforce describes the AppFlow destination.
@@ -104,6 +114,8 @@ type FilterJob struct {
 var (
 	projectPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,19}$`)
 	emailPattern   = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// A standard (not FIFO) topic: CloudWatch alarm actions cannot publish to FIFO topics.
+	topicArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$`)
 )
 
 // Load reads and validates a configuration file; an empty path means Example.
@@ -154,6 +166,7 @@ func (d *Deployment) applyDefaults() {
 		m.Fields = append([]string(nil), producer.DefaultMarketoFields...)
 	}
 	setDefaultInt(&d.Producer.ArchiveRetentionDays, 365)
+	setDefaultInt(&d.Producer.StaleAfterHours, 24)
 	for i := range d.Consumers {
 		c := &d.Consumers[i]
 		setDefault(&c.Salesforce.IdField, consumer.DefaultUpsertField)
@@ -168,6 +181,7 @@ func (d *Deployment) applyDefaults() {
 		setDefaultInt(&c.FilterJob.TimeoutMinutes, 60)
 		setDefaultInt(&c.EventArchiveRetentionDays, 30)
 		setDefaultInt(&c.ArchiveRetentionDays, 365)
+		setDefaultInt(&c.StaleAfterHours, 24)
 	}
 }
 
@@ -194,6 +208,8 @@ func (d *Deployment) Validate() error {
 	add(producer.ValidateMarketoFields("producer.marketo.fields", p.Marketo.Fields, p.Marketo.IncrementalField))
 	add(positive("producer.archiveRetentionDays", p.ArchiveRetentionDays))
 	add(email("producer.alarmEmail", p.AlarmEmail))
+	add(topicArn("producer.alarmTopicArn", p.AlarmTopicArn, p.Region))
+	add(staleAfter("producer.staleAfterHours", p.StaleAfterHours))
 
 	if len(d.Consumers) == 0 {
 		add(errors.New("consumers must list at least one consumer account"))
@@ -235,6 +251,8 @@ func (d *Deployment) Validate() error {
 		add(positive(key+".eventArchiveRetentionDays", c.EventArchiveRetentionDays))
 		add(positive(key+".archiveRetentionDays", c.ArchiveRetentionDays))
 		add(email(key+".alarmEmail", c.AlarmEmail))
+		add(topicArn(key+".alarmTopicArn", c.AlarmTopicArn, c.Region))
+		add(staleAfter(key+".staleAfterHours", c.StaleAfterHours))
 		if name := naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region); len(name) > 63 {
 			add(fmt.Errorf("%s.name %q with project %q makes the bucket name %q longer than 63 characters", key, c.Name, d.Project, name))
 		}
@@ -307,6 +325,32 @@ func email(key, value string) error {
 	return fmt.Errorf("%s must be an email address, got %q", key, value)
 }
 
+// topicArn accepts an empty value or a standard SNS topic ARN in region:
+// an alarm action must be in the alarm's region.
+func topicArn(key, value, region string) error {
+	if value == "" {
+		return nil
+	}
+	m := topicArnPattern.FindStringSubmatch(value)
+	if m == nil {
+		return fmt.Errorf("%s must be the ARN of a standard SNS topic such as arn:aws:sns:%s:123456789012:alarms, got %q", key, region, value)
+	}
+	if region != "" && m[1] != region {
+		return fmt.Errorf("%s %q is in region %s: alarms can only publish to a topic in their own region %s", key, value, m[1], region)
+	}
+	return nil
+}
+
+// staleAfter bounds the age of a run that counts as missed: not before the
+// slowest run could have finished (hours), not past the 30 days a landed
+// object is worth looking for.
+func staleAfter(key string, hours *int) error {
+	if *hours < 1 || *hours > 720 {
+		return fmt.Errorf("%s must be from 1 to 720, got %d", key, *hours)
+	}
+	return nil
+}
+
 // keySet describes the keys a JSON object may have; a nil value means the
 // key holds a scalar, a list of scalars, or a free-form map.
 type keySet map[string]keySet
@@ -319,10 +363,11 @@ var (
 	salesforceKeys = keySet{"connectorProfile": nil, "idField": nil, "fieldMapping": nil, "fieldLengths": nil}
 	rulesKeys      = keySet{"tooLong": nil, "invalidEmail": nil}
 	filterJobKeys  = keySet{"workerType": nil, "numberOfWorkers": nil, "timeoutMinutes": nil}
-	producerKeys   = keySet{"account": nil, "region": nil, "marketo": marketoKeys, "archiveRetentionDays": nil, "alarmEmail": nil}
-	consumerKeys   = keySet{
+	producerKeys   = keySet{"account": nil, "region": nil, "marketo": marketoKeys, "archiveRetentionDays": nil, "alarmEmail": nil,
+		"alarmTopicArn": nil, "staleAfterHours": nil}
+	consumerKeys = keySet{
 		"name": nil, "account": nil, "region": nil, "salesforce": salesforceKeys, "rules": rulesKeys, "filterJob": filterJobKeys,
-		"eventArchiveRetentionDays": nil, "archiveRetentionDays": nil, "alarmEmail": nil,
+		"eventArchiveRetentionDays": nil, "archiveRetentionDays": nil, "alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil,
 	}
 	deploymentKeys = keySet{"project": nil, "producer": producerKeys, "consumers": keySet{listMarker: consumerKeys}}
 )

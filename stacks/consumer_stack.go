@@ -6,6 +6,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/config"
 	"github.com/leadbridge/leadbridge/constructs/consumer"
+	"github.com/leadbridge/leadbridge/constructs/monitoring"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/naming"
 )
@@ -18,6 +19,7 @@ const (
 	SalesforceID    = "SalesforceFlow"
 	OrchestrationID = "Orchestration"
 	HandoffBusID    = "HandoffBus"
+	UnprocessedID   = "UnprocessedRunCheck"
 )
 
 // ConsumerStackProps configures a ConsumerStack.
@@ -39,6 +41,8 @@ type ConsumerStack struct {
 	SalesforceFlow *consumer.SalesforceFlow
 	Orchestration  *consumer.OrchestrationStateMachine
 	HandoffBus     *consumer.HandoffBus
+	// Unprocessed alarms on a run left in inbox/: it was handed off but never processed.
+	Unprocessed *monitoring.StaleObjectsCheck
 }
 
 // ConsumerStackName is the stack name users pass to `cdk deploy`.
@@ -108,9 +112,20 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		ArchiveRetentionDays: jsii.Number(float64(*c.EventArchiveRetentionDays)),
 	})
 
+	alarms := orchestration.Monitoring.Alarms
+	forwardAlarms(stack, alarms, c.AlarmTopicArn)
+	unprocessed := monitoring.NewStaleObjectsCheck(stack, jsii.String(UnprocessedID), &monitoring.StaleObjectsCheckProps{
+		Bucket:      inbox.Bucket,
+		Prefix:      jsii.String(consumer.SourcePrefix),
+		Alarms:      alarms,
+		MaxAge:      awscdk.Duration_Hours(jsii.Number(float64(*c.StaleAfterHours))),
+		Description: jsii.String("A handed-off run is still in inbox/ (its event was missed or its orchestration failed): process it by hand, see the README's operations section."),
+	})
+
 	output(stack, "HandoffBusArn", bus.EventBus.EventBusArn(), "The producer puts hand-off events here")
+	output(stack, "AlarmTopicArn", alarms.Topic.TopicArn(), alarmTopicHelp)
 	output(stack, "InboxBucketName", inbox.Bucket.BucketName(), "The producer copies runs to inbox/ here")
 	output(stack, "OrchestrationStateMachineArn", orchestration.StateMachine.StateMachineArn(), "Curates and loads each run")
 	output(stack, "SalesforceFlowName", flow.FlowName, "Started by the orchestration once the Salesforce connection is authorised")
-	return &ConsumerStack{Stack: stack, Inbox: inbox, Catalog: catalog, FilterJob: job, SalesforceFlow: flow, Orchestration: orchestration, HandoffBus: bus}
+	return &ConsumerStack{Stack: stack, Inbox: inbox, Catalog: catalog, FilterJob: job, SalesforceFlow: flow, Orchestration: orchestration, HandoffBus: bus, Unprocessed: unprocessed}
 }

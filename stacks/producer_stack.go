@@ -4,10 +4,13 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/config"
+	"github.com/leadbridge/leadbridge/constructs/monitoring"
 	"github.com/leadbridge/leadbridge/constructs/producer"
+	"github.com/leadbridge/leadbridge/internal/workflow"
 	"github.com/leadbridge/leadbridge/naming"
 )
 
@@ -17,6 +20,7 @@ const (
 	MarketoID    = "MarketoFlow"
 	HandoffID    = "Handoff"
 	CompletionID = "HandoffTrigger"
+	MissedRunID  = "MissedRunCheck"
 )
 
 // ProducerStackProps configures a ProducerStack.
@@ -32,6 +36,8 @@ type ProducerStack struct {
 	Flow       *producer.MarketoFlow
 	Handoff    *producer.HandoffStateMachine
 	Completion *producer.CompletionRule
+	// MissedRun alarms on a run left in landing/: its completion event was missed.
+	MissedRun *monitoring.StaleObjectsCheck
 }
 
 // ProducerStackName is the stack name users pass to `cdk deploy`.
@@ -74,12 +80,34 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 		FlowName:     flow.FlowName,
 		StateMachine: handoff.StateMachine,
 	})
+	// An active scheduled flow may run as soon as it exists: its end event
+	// must find the rule and the hand-off already there.
+	flow.Flow.Node().AddDependency(completion.Rule, handoff.StateMachine)
+	alarms := handoff.Monitoring.Alarms
+	forwardAlarms(stack, alarms, d.Producer.AlarmTopicArn)
+	missed := monitoring.NewStaleObjectsCheck(stack, jsii.String(MissedRunID), &monitoring.StaleObjectsCheckProps{
+		Bucket:      landing.Bucket,
+		Prefix:      jsii.String(producer.LandingPrefix),
+		Alarms:      alarms,
+		MaxAge:      awscdk.Duration_Hours(jsii.Number(float64(*d.Producer.StaleAfterHours))),
+		Description: jsii.String("A Marketo run is still in landing/ (its completion event was missed or its hand-off failed): hand it off by hand, see the README's operations section."),
+	})
 
 	output(stack, "HandoffRoleArn", handoff.Role.RoleArn(), "Trusted by every consumer's inbox bucket and event bus")
 	output(stack, "MarketoFlowName", flow.FlowName, "Runs on its schedule once the Marketo connection is authorised")
 	output(stack, "LandingBucketName", landing.Bucket.BucketName(), "Landing and archive of Marketo runs")
 	output(stack, "HandoffStateMachineArn", handoff.StateMachine.StateMachineArn(), "Copies each run to the consumers")
-	return &ProducerStack{Stack: stack, Landing: landing, Flow: flow, Handoff: handoff, Completion: completion}
+	output(stack, "AlarmTopicArn", alarms.Topic.TopicArn(), alarmTopicHelp)
+	return &ProducerStack{Stack: stack, Landing: landing, Flow: flow, Handoff: handoff, Completion: completion, MissedRun: missed}
+}
+
+const alarmTopicHelp = "Every alarm of this stack publishes here: subscribe (and confirm) an address or a central topic"
+
+// forwardAlarms makes every alarm also publish to the configured existing topic, if any.
+func forwardAlarms(stack awscdk.Stack, alarms *workflow.AlarmTopic, topicArn string) {
+	if topicArn != "" {
+		alarms.ForwardTo(awssns.Topic_FromTopicArn(stack, jsii.String("AlarmForwardTopic"), jsii.String(topicArn)))
+	}
 }
 
 func output(stack awscdk.Stack, id string, value *string, description string) {

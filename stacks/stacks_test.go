@@ -286,6 +286,11 @@ func TestApp_EveryAlarmTopicLetsThisAccountsAlarmsPublishOverHTTPSOnly(t *testin
 			actions := alarm["Properties"].(map[string]any)["AlarmActions"].([]any)
 			require.NotEmpty(t, actions, "%s has no action", alarmID)
 			for _, action := range actions {
+				if arn, forwarded := action.(string); forwarded {
+					// the configured central topic: its policy is its owner's
+					assert.True(t, strings.HasPrefix(arn, "arn:aws:sns:"), "%s: %v", alarmID, arn)
+					continue
+				}
 				topicID := action.(map[string]any)["Ref"].(string)
 				var allow, deny bool
 				for _, s := range topicStatements(t, tpl, topicID) {
@@ -354,5 +359,69 @@ func TestApp_LogGroupsAreVendedLogsAndUniquePerAccount(t *testing.T) {
 			assert.NotContains(t, seen, key, "%s %s and %s", name, seen[key], *stack.StackName())
 			seen[key] = *stack.StackName()
 		}
+	}
+}
+
+func TestApp_EveryStackNamesWhoGetsItsAlarms(t *testing.T) {
+	// GIVEN the example: producer and sales subscribe an e-mail, partners forwards to a topic
+	app := exampleApp(t)
+	for _, stack := range allStacks(app) {
+		tpl := cdktest.Synth(t, stack)
+		// THEN every stack outputs its alarm topic, for a central subscriber ...
+		outputs, _ := tpl["Outputs"].(map[string]any)
+		assert.Contains(t, outputs, "AlarmTopicArn", *stack.StackName())
+	}
+	emails := func(s awscdk.Stack) string {
+		return cdktest.JSON(cdktest.Synth(t, s).Resources("AWS::SNS::Subscription"))
+	}
+	// ... an e-mail from config is subscribed ...
+	assert.Contains(t, emails(app.Producer.Stack), `"Endpoint":"data-platform@example.com","Protocol":"email"`)
+	assert.Contains(t, emails(app.Consumers[0].Stack), `"Endpoint":"sales-ops@example.com","Protocol":"email"`)
+	// ... and a topic from config receives every alarm of its stack.
+	partners := cdktest.Synth(t, app.Consumers[1].Stack)
+	alarms := partners.Resources("AWS::CloudWatch::Alarm")
+	require.Len(t, alarms, 3, "orchestration failures, unprocessed-run check and its failures")
+	for id, a := range alarms {
+		assert.Contains(t, cdktest.JSON(a["Properties"].(map[string]any)["AlarmActions"]), `"arn:aws:sns:eu-west-1:333333333333:on-call"`, id)
+	}
+}
+
+func TestProducer_MarketoFlowIsCreatedAfterTheRuleAndHandoffItFeeds(t *testing.T) {
+	app := exampleApp(t)
+	tpl := cdktest.Synth(t, app.Producer.Stack)
+	var dependsOn string
+	for _, f := range tpl.Resources("AWS::AppFlow::Flow") {
+		dependsOn = cdktest.JSON(f["DependsOn"])
+	}
+	for _, prefix := range []string{"HandoffTriggerRule", "HandoffStateMachine3F94A4FA"} {
+		assert.Contains(t, dependsOn, prefix)
+	}
+}
+
+func TestApp_LandingAndInboxAreWatchedForRunsLeftBehind(t *testing.T) {
+	app := exampleApp(t)
+	watched := map[string]string{
+		*app.Producer.Stack.StackName():     "landing/",
+		*app.Consumers[0].Stack.StackName(): "inbox/",
+		*app.Consumers[1].Stack.StackName(): "inbox/",
+	}
+	checks := map[string]string{
+		*app.Producer.Stack.StackName():     stacks.MissedRunID,
+		*app.Consumers[0].Stack.StackName(): stacks.UnprocessedID,
+		*app.Consumers[1].Stack.StackName(): stacks.UnprocessedID,
+	}
+	for _, stack := range allStacks(app) {
+		tpl := cdktest.Synth(t, stack)
+		var found bool
+		for _, a := range tpl.Resources("AWS::CloudWatch::Alarm") {
+			props := a["Properties"].(map[string]any)
+			if props["MetricName"] == "StaleObjects" {
+				found = true
+				assert.Contains(t, cdktest.JSON(props["Dimensions"]), `{"Name":"Prefix","Value":"`+watched[*stack.StackName()]+`"}`)
+				list := tpl.StateMachineDefinition(t, checks[*stack.StackName()]).States["ListObjectsPage"]
+				assert.Contains(t, cdktest.JSON(list.Raw), "- 86400000", "default age: one day")
+			}
+		}
+		assert.True(t, found, "%s has no stale-objects alarm", *stack.StackName())
 	}
 }
