@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from fakes import marketo_run_prefix
 from harness import Machine, Stack, World, find_machine
@@ -43,7 +44,7 @@ class Producer:
     @classmethod
     def deploy(cls, world: World) -> "Producer":
         stack = world.deploy(PRODUCER_STACK)
-        machine = find_machine(world.stacks, PRODUCER_STACK)
+        machine = find_machine(world.stacks, PRODUCER_STACK, "HandoffStateMachine")
         # the landing bucket is the one the Marketo flow writes to
         flow = stack.resolve(stack.resources[_only(stack, "AWS::AppFlow::Flow")]["Properties"])
         landing = flow["DestinationFlowConfigList"][0]["DestinationConnectorProperties"]["S3"]["BucketName"]
@@ -102,7 +103,7 @@ class Consumer:
         stack_name = CONSUMER_STACKS[name]
         stack = world.deploy(stack_name, skip_types=skip_types)
         pn = stack.physical_name
-        return cls(world, name, stack, find_machine(world.stacks, stack_name),
+        return cls(world, name, stack, find_machine(world.stacks, stack_name, "OrchestrationStateMachine"),
                    inbox=pn(_only(stack, "AWS::S3::Bucket", lambda p: "BucketName" in p)),
                    bus=pn(_only(stack, "AWS::Events::EventBus")),
                    lock_table=pn(_only(stack, "AWS::DynamoDB::Table")),
@@ -166,3 +167,47 @@ def assert_handed_off(producer, consumers, observers, run_id, names, events_per_
             assert e["detail-type"] == "Leads Handed Off"
             assert e["detail"] == {"runId": run_id, "bucket": c.inbox, "prefix": f"inbox/{run_id}/",
                                    "objectCount": len(names)}
+
+
+@dataclass
+class StaleObjectsCheck:
+    """A stack's scheduled check for objects left under a prefix (landing/ or inbox/)."""
+    world: World
+    machine: Machine
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def of(cls, world: World, stack_name: str, bucket: str) -> "StaleObjectsCheck":
+        stack = world.stacks[stack_name]
+        [lid] = [l for l in stack.of_type("AWS::CloudWatch::Alarm")
+                 if stack.resources[l]["Properties"].get("MetricName") == "StaleObjects"]
+        alarm = stack.resolve(stack.resources[lid]["Properties"])
+        dims = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+        assert dims["Bucket"] == bucket, dims
+        check_id = lid.split("StaleObjectsAlarm")[0]
+        return cls(world, find_machine(world.stacks, stack_name, check_id + "StateMachine"), bucket, dims["Prefix"])
+
+    def run(self):
+        """One scheduled run (the rule's input is ignored); returns the execution."""
+        return self.world.run(self.machine.arn, {"source": "aws.events", "detail-type": "Scheduled Event"})
+
+    def reported(self) -> list[float]:
+        """The per-minute maxima the check put on the alarm's metric, oldest first."""
+        cw = self.world.client("cloudwatch", self.machine.stack.account)
+        now = datetime.now(timezone.utc)
+        resp = cw.get_metric_data(StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1), MetricDataQueries=[{
+            "Id": "stale", "ReturnData": True, "MetricStat": {"Stat": "Maximum", "Period": 60, "Metric": {
+                "Namespace": "leadbridge", "MetricName": "StaleObjects",
+                "Dimensions": [{"Name": "Bucket", "Value": self.bucket}, {"Name": "Prefix", "Value": self.prefix}]}}}])
+        return list(reversed(resp["MetricDataResults"][0]["Values"]))
+
+
+def backdate(world: World, bucket: str, account: str, prefix: str, hours: float) -> None:
+    """Make every object under prefix look `hours` old (moto keeps LastModified on its model)."""
+    from moto.s3.models import s3_backends
+    keys = s3_backends[account]["aws"].buckets[bucket].keys
+    for name in list(keys.keys()):
+        if name.startswith(prefix):
+            for key in keys.getlist(name):
+                key.last_modified = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(hours=hours)

@@ -377,6 +377,16 @@ def record_entered_states(mp, on_state_entered) -> None:
     mp.setattr(state_mod.CommonStateField, "_eval_body", _eval_body)
 
 
+def jsonata_in_python(mp) -> None:
+    """Gap: moto 5.2.5 parses JSONata states (QueryLanguage "JSONata") but leaves the evaluator unset (its
+    source evaluates through a JVM bridge that moto does not ship), so any JSONata expression fails with
+    "'NoneType' object is not callable". Replacement: jsonata-python, a port of the same jsonata-java
+    implementation; moto composes the expression with its variable bindings, this only evaluates it."""
+    import jsonata
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as jsonata_mod
+    mp.setattr(jsonata_mod, "_eval_jsonata", lambda expression: jsonata.Jsonata(expression).evaluate(None))
+
+
 def apply_all(mp, *, sdk_stubs: dict | None = None, on_state_entered=lambda *a: None, on_wait=None,
               on_sdk_call=lambda *a: None) -> None:
     """Every patch above, undone by the monkeypatch at the end of the test. None touches a definition.
@@ -393,5 +403,6 @@ def apply_all(mp, *, sdk_stubs: dict | None = None, on_state_entered=lambda *a: 
     glue_crawler_like_aws(mp)
     dynamodb_rejects_unused_expression_values(mp)
     describe_execution_datetimes(mp)
+    jsonata_in_python(mp)
     route_sdk_calls_by_account(mp, on_sdk_call)
     record_entered_states(mp, on_state_entered)
