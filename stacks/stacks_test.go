@@ -135,11 +135,7 @@ func TestApp_TwoConsumersInOneAccountHaveDistinctNames(t *testing.T) {
 
 func TestApp_HasNoUnsuppressedCdkNagFindings(t *testing.T) {
 	app := exampleApp(t)
-	all := []awscdk.Stack{app.Producer.Stack}
-	for _, c := range app.Consumers {
-		all = append(all, c.Stack)
-	}
-	for _, stack := range all {
+	for _, stack := range allStacks(app) {
 		t.Run(*stack.StackName(), func(t *testing.T) {
 			var findings []string
 			err := cdktest.Recover(func() {
@@ -220,11 +216,7 @@ func TestApp_IntrinsicFunctionsUseNoQuotedBracketPaths(t *testing.T) {
 func TestApp_NoRetrierIsShadowedByAnEarlierOne(t *testing.T) {
 	// GIVEN every state machine of the example app
 	app := exampleApp(t)
-	all := []awscdk.Stack{app.Producer.Stack}
-	for _, c := range app.Consumers {
-		all = append(all, c.Stack)
-	}
-	for _, stack := range all {
+	for _, stack := range allStacks(app) {
 		tpl := cdktest.Synth(t, stack)
 		for id := range tpl.Resources("AWS::StepFunctions::StateMachine") {
 			// THEN no retrier with MaxAttempts 0 hides a later one: a task

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawsevents"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -31,7 +32,7 @@ type AlarmTopicProps struct {
 }
 
 // AlarmTopic is an SNS topic that CloudWatch alarms, and the rules given to
-// AllowRule, can actually publish to.
+// RuleTarget, can actually publish to.
 type AlarmTopic struct {
 	Topic   awssns.Topic
 	forward awssns.ITopic
@@ -95,19 +96,28 @@ func (a *AlarmTopic) ForwardTo(topic awssns.ITopic) {
 	}
 }
 
-// AllowRule lets one EventBridge rule of this stack publish to the topic:
-// a rule that targets the topic needs it, the topic policy allowing nothing
-// else. Use it instead of the grant awseventstargets.NewSnsTopic adds,
-// which names the events principal without a condition.
-func (a *AlarmTopic) AllowRule(rule awsevents.IRule) {
-	a.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+// RuleTarget sends the events a rule matches to the topic. Unlike
+// awseventstargets.NewSnsTopic, whose grant names events.amazonaws.com
+// without a condition, it lets only that rule of this account publish
+// (aws:SourceArn, aws:SourceAccount): the topic policy allows nothing else.
+func (a *AlarmTopic) RuleTarget() awsevents.IRuleTarget {
+	return &ruleTarget{alarms: a}
+}
+
+type ruleTarget struct{ alarms *AlarmTopic }
+
+// Bind is called by the rule the target is added to.
+func (r *ruleTarget) Bind(rule interfacesawsevents.IRuleRef, _ *string) *awsevents.RuleTargetConfig {
+	topic := r.alarms.Topic
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String(RulePublishSid + notInSid.ReplaceAllString(*rule.Node().Id(), "")),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  jsii.Strings(*a.Topic.TopicArn()),
+		Resources:  jsii.Strings(*topic.TopicArn()),
 		Conditions: &map[string]interface{}{
-			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Stack_Of(a.Topic).Account()},
-			"ArnEquals":    map[string]interface{}{"aws:SourceArn": rule.RuleArn()},
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Stack_Of(topic).Account()},
+			"ArnEquals":    map[string]interface{}{"aws:SourceArn": rule.RuleRef().RuleArn},
 		},
 	}))
+	return &awsevents.RuleTargetConfig{Arn: topic.TopicArn()}
 }

@@ -28,6 +28,7 @@ from harness import COVERAGE, SynthMissing, World, load_app  # noqa: E402
 from fakes import FakeAppFlow, GlueJobDouble  # noqa: E402
 import api_model_check  # noqa: E402
 import iam_check  # noqa: E402
+from leadbridge import CONSUMER_STACKS, Consumer, Producer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 _STATE = {"stacks": None, "load_error": None, "partial": False, "rows": None}
@@ -99,6 +100,15 @@ def aws(stacks, monkeypatch):
         # stop executions a test left running (e.g. one parked in a wait loop) before mock_aws exits
         world.stop_running_executions()
         world.glue_jobs.reset()
+
+
+@pytest.fixture
+def pipeline(aws):
+    """The producer and every consumer deployed, with an observer of each consumer's hand-off bus."""
+    producer = Producer.deploy(aws)
+    consumers = {name: Consumer.deploy(aws, name) for name in CONSUMER_STACKS}
+    observers = {name: aws.observe_bus(c.account, c.bus) for name, c in consumers.items()}
+    return producer, consumers, observers
 
 
 def pytest_sessionfinish(session, exitstatus):

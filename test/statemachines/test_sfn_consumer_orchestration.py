@@ -191,6 +191,7 @@ def test_failed_glue_job_moves_nothing_and_skips_salesforce(aws, consumer):
 
     assert ex.status == "FAILED", ex
     assert "States.TaskFailed" in failed_steps(ex)
+    assert len(aws.glue_jobs.runs) == 1, "a failed run is the job's answer: it must not be rerun"
     assert aws.appflow.calls == []
     assert_nothing_moved(c, "run-6", curated_expected=False)
     assert c.lock() is None
@@ -208,16 +209,6 @@ def test_throttled_glue_start_is_retried_and_the_run_succeeds(aws, consumer):
     assert len(aws.glue_jobs.runs) == 1, "one run started, after the throttled start"
     assert moto_patches.SLEEPS["retry"], "the retry did not back off"
     assert c.keys("inbox/run-6t/") == [] and len(c.keys("archive/run-6t/")) == len(FILES)
-
-
-def test_failed_glue_run_is_not_started_again(aws, consumer):
-    c = consumer
-    aws.glue_jobs.on_run = filter_job(final_state="FAILED")
-
-    ex = c.run(hand_off(c, "run-6f"))
-
-    assert ex.status == "FAILED", ex
-    assert len(aws.glue_jobs.runs) == 1, "a failed run is the job's answer: it must not be rerun"
 
 
 def test_job_that_kept_no_leads_skips_salesforce_and_still_archives(aws, consumer):

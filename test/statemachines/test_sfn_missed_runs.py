@@ -11,18 +11,9 @@ from __future__ import annotations
 import pytest
 
 from fakes import filter_job
-from leadbridge import (CONSUMER_STACKS, MARKETO_FLOW, PRODUCER_STACK, Consumer, Producer, StaleObjectsCheck,
-                        assert_handed_off, backdate)
+from leadbridge import CONSUMER_STACKS, MARKETO_FLOW, PRODUCER_STACK, Consumer, StaleObjectsCheck, assert_handed_off, backdate
 
 FILES = ["part-00000.parquet", "part-00001.parquet"]
-
-
-@pytest.fixture
-def pipeline(aws):
-    producer = Producer.deploy(aws)
-    consumers = {name: Consumer.deploy(aws, name) for name in CONSUMER_STACKS}
-    observers = {name: aws.observe_bus(c.account, c.bus) for name, c in consumers.items()}
-    return producer, consumers, observers
 
 
 def test_a_fresh_run_in_landing_is_not_stale(pipeline):

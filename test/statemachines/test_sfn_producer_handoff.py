@@ -10,18 +10,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from fakes import marketo_run_prefix
-from leadbridge import CONSUMER_STACKS, MARKETO_FLOW, Consumer, Producer, assert_handed_off, handoffs
-
-
-@pytest.fixture
-def pipeline(aws):
-    producer = Producer.deploy(aws)
-    consumers = {name: Consumer.deploy(aws, name) for name in CONSUMER_STACKS}
-    observers = {name: aws.observe_bus(c.account, c.bus) for name, c in consumers.items()}
-    return producer, consumers, observers
+from leadbridge import MARKETO_FLOW, Consumer, Producer, assert_handed_off, handoffs
 
 
 def test_trigger_rule_delivers_only_successful_runs_of_the_marketo_flow(pipeline):
