@@ -98,8 +98,9 @@ func TestParse_RejectsBadConfigurationWithOneLineNamingKeyAndValue(t *testing.T)
 			`consumers[0].salesforce.fieldMapping key "Phone" is not a curated column`},
 		"worker count 0": {edit(`"salesforce"`, `"filterJob": {"numberOfWorkers": 0}, "salesforce"`),
 			`consumers[0].filterJob.numberOfWorkers must be a whole number from 2 to 299, got 0`},
-		"no consumers": {`{"producer": {"account": "111111111111", "region": "eu-west-1", "marketo": {"connectorProfile": "m"}}, "consumers": []}`, `consumers must list at least one consumer account`},
-		"wrong type":   {edit(`"11111111111`, `1`+`1111111111`) + `x`, `config is not valid JSON`},
+		"no consumers":   {`{"producer": {"account": "111111111111", "region": "eu-west-1", "marketo": {"connectorProfile": "m"}}, "consumers": []}`, `consumers must list at least one consumer account`},
+		"wrong type":     {edit(`"11111111111`, `1`+`1111111111`) + `x`, `config is not valid JSON`},
+		"string as list": {edit(`"connectorProfile": "m"`, `"connectorProfile": "m", "fields": "id"`), `producer.marketo.fields must be a list of strings, got a JSON string`},
 		"alarm topic not an ARN": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s"}, "alarmTopicArn": "alarms"`),
 			`consumers[0].alarmTopicArn must be the ARN of a standard SNS topic such as arn:aws:sns:eu-west-1:123456789012:alarms, got "alarms"`},
 		"alarm topic is FIFO": {edit(`"connectorProfile": "m"}`, `"connectorProfile": "m"}, "alarmTopicArn": "arn:aws:sns:eu-west-1:444444444444:alarms.fifo"`),
@@ -108,7 +109,6 @@ func TestParse_RejectsBadConfigurationWithOneLineNamingKeyAndValue(t *testing.T)
 			`producer.alarmTopicArn "arn:aws:sns:us-east-1:444444444444:alarms" is in region us-east-1: alarms can only publish to a topic in their own region eu-west-1`},
 		"stale age 0": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s"}, "staleAfterHours": 0`),
 			`consumers[0].staleAfterHours must be from 1 to 720, got 0`},
-		"string as list": {edit(`"connectorProfile": "m"`, `"connectorProfile": "m", "fields": "id"`), `producer.marketo.fields must be a list of strings, got a JSON string`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
