@@ -1,6 +1,7 @@
-// Package workflow holds what both state machines share: how a task retries,
-// and a state machine with logs, tracing, a time limit and an alarm that
-// alerts on every execution that fails, times out or is aborted.
+// Package workflow holds what the state machines share: how a task retries,
+// a state machine with logs, tracing, a time limit and an alarm that alerts
+// on every execution that fails, times out or is aborted, and the alarm
+// topic those alarms (and rules) can actually publish to.
 package workflow
 
 import (
