@@ -24,15 +24,13 @@ const JobMetricsNamespace = "Glue"
 
 // FilterJobStartErrors are the errors of a glue:startJobRun.sync task that
 // mean the run did not start (or could not be followed) and may succeed if
-// tried again. Step Functions names a Glue error "Glue.<error code>"; the
-// codes are StartJobRun's and GetJobRun's error shapes in the Glue API model
-// (botocore glue 2017-03-31) plus the generic throttling code, which the
-// model does not list and AWS's Java SDK, which Step Functions uses, may
-// surface as AWSGlueException. A run that starts and then fails, times out
-// or is stopped raises States.TaskFailed, which is not among them.
+// tried again. Step Functions names a Glue error "Glue.<error code>"; each
+// code is an error shape of the Glue API model (botocore glue 2017-03-31):
+// StartJobRun's and GetJobRun's transient ones, and ThrottlingException. A
+// run that starts and then fails, times out or is stopped raises
+// States.TaskFailed, which is not among them.
 var FilterJobStartErrors = []string{
 	"Glue.ThrottlingException",
-	"Glue.AWSGlueException",
 	"Glue.InternalServiceException",
 	"Glue.ConcurrentRunsExceededException",
 	"Glue.OperationTimeoutException",

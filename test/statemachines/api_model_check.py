@@ -10,7 +10,8 @@ from) are the reference here:
   PascalCase, "Parameters in Step Functions are expressed in PascalCase", Step Functions guide,
   supported-services-awssdk) and every required member is present, in nested structures too;
 * every `ResultSelector` path, the `OutputPath`, and every Choice path that reads the task's result
-  (through its `ResultPath`) exists in the output shape;
+  (through its `ResultPath`) exists in the output shape; in a JSONata state, `Arguments` stand for
+  `Parameters` and every `$states.result...` path of its `Assign` and `Output` must exist;
 * every error in `Retry`/`Catch` is `States.*` or `<Service>.<Error>`, an error shape of that service,
   with the `Exception` suffix Step Functions adds to names that lack it (same guide).
 """
@@ -155,6 +156,16 @@ def _selector_paths(selector: dict, prefix: str = "") -> dict[str, str]:
     return out
 
 
+# `$states.result` and the member and index steps after it, up to the first filter or function.
+_JSONATA_RESULT = re.compile(r"\$states\.result((?:\.[A-Za-z0-9_]+|\[-?\d+\])*)")
+
+
+def _jsonata_result_paths(state: dict) -> list[str]:
+    """JSONPath-like paths ($.A.B[0]) that a JSONata state's Assign and Output read from its result."""
+    text = repr([state.get("Assign"), state.get("Output")])
+    return ["$" + re.sub(r"\[-\d+\]", "[0]", m[1]) for m in _JSONATA_RESULT.finditer(text)]
+
+
 def _choice_variables(definition: dict):
     for name, state in definition.get("States", {}).items():
         if state["Type"] == "Choice":
@@ -204,9 +215,14 @@ def check_definition(machine: str, definition: dict) -> tuple[int, list[str]]:
         if op is None:
             out.append(f"{where}: {t.service} has no operation {t.operation!r}")
             continue
-        if op.input_shape is not None:
-            _check_params(t.state.get("Parameters", {}), op.input_shape, where, out)
+        arguments = t.state.get("Parameters", t.state.get("Arguments", {}))
+        if op.input_shape is not None and isinstance(arguments, dict):
+            _check_params(arguments, op.input_shape, where, out)
         output = op.output_shape
+        if output is not None:
+            for path in _jsonata_result_paths(t.state):
+                if why := walk(output, path):
+                    out.append(f"{where}: JSONata reads $states.result{path[1:]}: {why}")
         selector = t.state.get("ResultSelector")
         if selector and output is not None:
             for key, path in _selector_paths(selector).items():

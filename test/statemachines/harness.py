@@ -416,6 +416,7 @@ class World:
         self.deployed: list[Stack] = []
         self.started: list[str] = []
         self.rule_targets: dict[str, list[RuleTarget]] = {}   # target ARN -> the rules' stand-in queues
+        self.schedules: dict[str, tuple] = {}        # state machine ARN -> (account, role ARN) of a schedule rule
         self._on_enter: dict[str, list] = {}
         self._on_wait: dict[str, list] = {}
 
@@ -472,6 +473,9 @@ class World:
                 self.client("events", acct, reg).create_event_bus(Name=stack.physical_name(lid))
             elif t == "AWS::Events::Rule" and "EventPattern" in props:
                 rules.append((lid, props))   # after the buses
+            elif t == "AWS::Events::Rule" and "ScheduleExpression" in props:
+                for target in props.get("Targets", []):
+                    self.schedules[target["Arn"]] = (acct, target.get("RoleArn"))
             elif t == "AWS::Glue::Database":
                 self.client("glue", acct, reg).create_database(DatabaseInput={"Name": stack.physical_name(lid)})
             elif t == "AWS::Glue::Crawler":
@@ -510,6 +514,14 @@ class World:
                 rule_arn = f"arn:{PARTITION}:events:{stack.region}:{stack.account}:rule/{name}"
                 self.rule_targets.setdefault(target["Arn"], []).append(
                     RuleTarget(sqs, url, stack.account, rule_arn, target.get("RoleArn")))
+
+    def scheduled(self, machine_arn: str) -> dict:
+        """The event a schedule rule (moto fires none) starts the machine with: a StartExecution that
+        EventBridge makes with the target's role, recorded for the IAM check."""
+        account, role = self.schedules[machine_arn]
+        if self.calls is not None:
+            self.calls.record(role, "stepfunctions", "StartExecution", {"StateMachineArn": machine_arn}, account)
+        return {"source": "aws.events", "detail-type": "Scheduled Event", "account": account, "detail": {}}
 
     def delivered(self, target_arn: str) -> list[dict]:
         """Events the rules of a state machine or topic target matched since the last call (drained).

@@ -11,7 +11,8 @@ event bus or topic policy of the resource, with conditions (`aws:PrincipalArn`, 
 Then every Allow in those policies is taken away, one action at a time, and the requests that used
 that policy are evaluated again: an action whose removal denies nothing is unused, a least-privilege
 finding that must be removed or explained in `UNUSED_BY_DESIGN`. Every Deny is tried with the request
-it guards against (the same call without TLS) and must deny it.
+it guards against (the same call without TLS, or, for a Deny that keeps one value of a key allowed such
+as a CloudWatch namespace, the same call with another value) and must deny it.
 """
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ UNUSED_BY_DESIGN = {
     ("HandoffRoleDefaultPolicy", "xray:*"): "X-Ray tracing of the state machine; not emulated. Resource '*' only.",
     ("OrchestrationRoleDefaultPolicy", "logs:*"): "as for the hand-off role: execution log delivery, not emulated.",
     ("OrchestrationRoleDefaultPolicy", "xray:*"): "as for the hand-off role: X-Ray tracing, not emulated.",
+    ("MissedRunCheckRoleDefaultPolicy", "logs:*"): "as for the hand-off role: execution log delivery, not emulated.",
+    ("MissedRunCheckRoleDefaultPolicy", "xray:*"): "as for the hand-off role: X-Ray tracing, not emulated.",
+    ("UnprocessedRunCheckRoleDefaultPolicy", "logs:*"): "as for the hand-off role: execution log delivery, not emulated.",
+    ("UnprocessedRunCheckRoleDefaultPolicy", "xray:*"): "as for the hand-off role: X-Ray tracing, not emulated.",
     ("OrchestrationRoleDefaultPolicy", "states:DescribeExecution"): "DescribeLockOwner reads the execution that "
         "holds the run lock, always one of this state machine's; the Distributed Map policy allows the same "
         "executions today, so taking this away denies nothing. Kept so that the lock does not depend on the "
@@ -309,7 +314,7 @@ class Report:
         if self.ablated:
             out.append(f"IAM statements: {len(self.needed)} allowed actions needed by some call, "
                        f"{len(self.unused_explained)} unused with a reason, {len(self.unused)} unused without one; "
-                       f"{len(self.guards)} Deny statements deny the insecure call they guard against")
+                       f"{len(self.guards)} Deny statements deny the call they guard against (without TLS, or outside what they keep allowed)")
             out += [f"    unused: {u} (remove it, or say why in iam_check.UNUSED_BY_DESIGN)" for u in self.unused]
             out += [f"    note: Deny not proven by any probe: {g}" for g in self.unproven_guards]
         elif partial:
@@ -382,6 +387,22 @@ def _not_exercised(pid: str) -> bool:
     return any(part in _logical(pid) for part in NOT_EXERCISED)
 
 
+def _outside_negated_conditions(statement: dict, users: list[Request]) -> list[Request]:
+    """For a Deny that names what stays allowed (StringNotEquals key: value, e.g. one CloudWatch
+    namespace), the requests of its actions with that key set to another value: the Deny must deny them."""
+    keys = {k for op, cond in statement.get("Condition", {}).items() if op.startswith("StringNot") for k in cond}
+    actions = statement.get("Action", [])
+    actions = set(actions if isinstance(actions, list) else [actions])
+    out = []
+    for r in users:
+        context = dict(r.need.context)
+        if r.need.action in actions and keys & set(context):
+            other = tuple((k, "not-" + str(v) if k in keys else v) for k, v in r.need.context)
+            out.append(Request(r.call, Need(r.need.action, r.need.resource, r.need.resource_account, other),
+                               r.identity, r.resource_policy))
+    return out
+
+
 def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
     """Take each allowed action out of each policy in turn; see which requests (one per group of
     requests no policy tells apart) it was needed for."""
@@ -394,8 +415,11 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
             if st["Effect"] == "Deny":
                 insecure = [Request(r.call, r.need, r.identity, r.resource_policy, secure=False) for r in users]
                 label = f"{pid} Deny {','.join(actions)}"
+                outside = _outside_negated_conditions(st, users)
                 if insecure and "aws:SecureTransport" in json.dumps(st.get("Condition", {})):
                     probes.append((label, insecure))
+                elif outside:
+                    probes.append((label, outside))
                 elif not _not_exercised(pid):
                     report.unproven_guards.append(label)
                 continue

@@ -189,8 +189,8 @@ class StaleObjectsCheck:
         return cls(world, find_machine(world.stacks, stack_name, check_id + "StateMachine"), bucket, dims["Prefix"])
 
     def run(self):
-        """One scheduled run (the rule's input is ignored); returns the execution."""
-        return self.world.run(self.machine.arn, {"source": "aws.events", "detail-type": "Scheduled Event"})
+        """One run as the schedule rule starts it (its input is ignored); returns the execution."""
+        return self.world.run(self.machine.arn, self.world.scheduled(self.machine.arn))
 
     def reported(self) -> list[float]:
         """The per-minute maxima the check put on the alarm's metric, oldest first."""

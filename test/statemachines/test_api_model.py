@@ -31,11 +31,21 @@ def _caught(machine, pick, edit) -> list[str]:
     return check_definition(machine.label, definition)[1]
 
 
+def _having(machines, pick) -> list:
+    """The machines with a task that pick accepts (the JSONata checks have neither ResultSelector nor
+    named errors)."""
+    return [m for m in machines if any(pick(t.state) for t in tasks(m.definition, m.label))]
+
+
+def _arguments(state: dict) -> dict:
+    return state.get("Parameters", state.get("Arguments", {}))
+
+
 def test_a_misspelt_parameter_is_caught(machines):
     def edit(state):
-        state["Parameters"]["Bukcet"] = state["Parameters"].pop("Bucket")
+        _arguments(state)["Bukcet"] = _arguments(state).pop("Bucket")
     for m in machines:
-        found = _caught(m, lambda s: "Bucket" in s.get("Parameters", {}), edit)
+        found = _caught(m, lambda s: "Bucket" in _arguments(s), edit)
         assert any("'Bukcet' is not a member of" in f for f in found), found
         assert any("required parameter 'Bucket'" in f for f in found), found
 
@@ -44,8 +54,9 @@ def test_a_misspelt_result_path_is_caught(machines):
     def edit(state):
         key = next(k for k, v in state["ResultSelector"].items() if str(v).startswith("$."))
         state["ResultSelector"][key] += "Typo"
-    for m in machines:
-        found = _caught(m, lambda s: any(str(v).startswith("$.") for v in s.get("ResultSelector", {}).values()), edit)
+    pick = lambda s: any(str(v).startswith("$.") for v in s.get("ResultSelector", {}).values())  # noqa: E731
+    for m in _having(machines, pick):
+        found = _caught(m, pick, edit)
         assert any("ResultSelector" in f and "Typo' is not a member" in f for f in found), found
 
 
@@ -53,9 +64,22 @@ def test_an_error_no_service_raises_is_caught(machines):
     def edit(state):
         entry = next(e for e in state["Retry"] if not e["ErrorEquals"][0].startswith("States."))
         entry["ErrorEquals"] = [entry["ErrorEquals"][0].replace("Exception", "Typo")]
-    for m in machines:
-        found = _caught(m, lambda s: any(not e["ErrorEquals"][0].startswith("States.") for e in s.get("Retry", [])), edit)
+    pick = lambda s: any(not e["ErrorEquals"][0].startswith("States.") for e in s.get("Retry", []))  # noqa: E731
+    for m in _having(machines, pick):
+        found = _caught(m, pick, edit)
         assert any("defines no error" in f and "Typo" in f for f in found), found
+
+
+def test_a_misspelt_jsonata_result_path_is_caught(machines):
+    def edit(state):
+        state["Assign"] = {k: v.replace("$states.result.IsTruncated", "$states.result.IsTrunkated")
+                           for k, v in state["Assign"].items()}
+    pick = lambda s: "$states.result.IsTruncated" in repr(s.get("Assign"))  # noqa: E731
+    jsonata_machines = _having(machines, pick)
+    assert len(jsonata_machines) == 3, "a stale-object check per stack"
+    for m in jsonata_machines:
+        found = _caught(m, pick, edit)
+        assert any("JSONata reads $states.result.IsTrunkated: 'IsTrunkated' is not a member" in f for f in found), found
 
 
 def test_a_choice_path_into_a_missing_result_member_is_caught(machines):

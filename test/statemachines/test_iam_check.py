@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from harness import physical_name
 from iam_check import Call, check, load_policies
 from leadbridge import CONSUMER_STACKS, MARKETO_FLOW
 
@@ -86,3 +87,41 @@ def test_the_filter_job_writes_its_outputs_and_nothing_of_the_run_it_reads(stack
         "inbox/r1/part-0.parquet", "processed/r1/a.csv", "archive/r1/a", "curated", "errors/x"]
     assert denied([put(k) for k in allowed + refused], policies) == [
         f"s3:PutObject on arn:aws:s3:::{INBOX}/{k} by {role}" for k in refused]
+
+
+def alarms_publishing(stack, account=None) -> list[Call]:
+    """Each alarm of the stack publishing to each of the stack's topics it names, as CloudWatch does
+    (aws:SourceAccount and aws:SourceArn of the alarm); `account` pretends the alarm is another account's."""
+    account = account or stack.account
+    topics = {stack.resolve({"Ref": lid}) for lid in stack.of_type("AWS::SNS::Topic")}
+    calls = []
+    for lid, alarm in stack.of_type("AWS::CloudWatch::Alarm").items():
+        alarm_arn = f"arn:aws:cloudwatch:{stack.region}:{account}:alarm:{physical_name(stack, lid)}"
+        for topic in stack.resolve(alarm["Properties"]["AlarmActions"]):
+            if topic in topics:   # a configured forward topic is judged by its owner's policy
+                calls.append(Call("cloudwatch.amazonaws.com", account, stack.region, "sns", "Publish",
+                                  json.dumps({"TopicArn": topic}), source_account=account, source_arn=alarm_arn))
+    return calls
+
+
+def test_every_alarm_may_publish_to_its_topic(stacks, policies):
+    for stack in stacks.values():
+        calls = alarms_publishing(stack)
+        assert len(calls) >= 3, f"{stack.name}: failed executions, stale objects, the check's failures"
+        assert denied(calls, policies) == [], stack.name
+
+
+def test_an_alarm_of_another_account_may_not_publish(stacks, policies):
+    for stack in stacks.values():
+        calls = alarms_publishing(stack, account="999999999999")
+        assert len(denied(calls, policies)) == len(calls), stack.name
+
+
+def test_with_only_the_https_deny_in_the_topic_policy_every_alarm_is_denied(stacks, policies):
+    """What the topics had before: CDK's EnforceSSL policy alone replaces SNS's default policy."""
+    policies = copy.deepcopy(policies)
+    for doc in policies.documents.values():
+        if any(st.get("Sid") == "AllowPublishThroughSSLOnly" for st in doc.get("Statement", [])):
+            doc["Statement"] = [st for st in doc["Statement"] if st.get("Sid") == "AllowPublishThroughSSLOnly"]
+    calls = alarms_publishing(stacks["leadbridge-producer"])
+    assert len(denied(calls, policies)) == len(calls)
