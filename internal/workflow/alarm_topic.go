@@ -1,28 +1,19 @@
 package workflow
 
 import (
-	"regexp"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawsevents"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// Sids of the topic policy statements that let AWS services publish alarms.
-const (
-	AlarmsPublishSid = "CloudWatchAlarmsOfThisAccountPublish"
-	RulePublishSid   = "EventRuleOfThisAccountPublishes"
-)
-
-var notInSid = regexp.MustCompile(`[^A-Za-z0-9]`)
+// AlarmsPublishSid is the topic policy statement that lets CloudWatch alarms publish.
+const AlarmsPublishSid = "CloudWatchAlarmsOfThisAccountPublish"
 
 // AlarmTopicProps configures NewAlarmTopic.
 type AlarmTopicProps struct {
@@ -31,8 +22,9 @@ type AlarmTopicProps struct {
 	Email *string
 }
 
-// AlarmTopic is an SNS topic that CloudWatch alarms, and the rules given to
-// RuleTarget, can actually publish to.
+// AlarmTopic is an SNS topic that CloudWatch alarms can actually publish to.
+// A rule that targets it publishes with its own role (AuthorizeUsingRole),
+// which the topic policy does not need to name.
 type AlarmTopic struct {
 	Topic   awssns.Topic
 	forward awssns.ITopic
@@ -94,30 +86,4 @@ func (a *AlarmTopic) ForwardTo(topic awssns.ITopic) {
 	for _, alarm := range a.alarms {
 		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 	}
-}
-
-// RuleTarget sends the events a rule matches to the topic. Unlike
-// awseventstargets.NewSnsTopic, whose grant names events.amazonaws.com
-// without a condition, it lets only that rule of this account publish
-// (aws:SourceArn, aws:SourceAccount): the topic policy allows nothing else.
-func (a *AlarmTopic) RuleTarget() awsevents.IRuleTarget {
-	return &ruleTarget{alarms: a}
-}
-
-type ruleTarget struct{ alarms *AlarmTopic }
-
-// Bind is called by the rule the target is added to.
-func (r *ruleTarget) Bind(rule interfacesawsevents.IRuleRef, _ *string) *awsevents.RuleTargetConfig {
-	topic := r.alarms.Topic
-	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String(RulePublishSid + notInSid.ReplaceAllString(*rule.Node().Id(), "")),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  jsii.Strings(*topic.TopicArn()),
-		Conditions: &map[string]interface{}{
-			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Stack_Of(topic).Account()},
-			"ArnEquals":    map[string]interface{}{"aws:SourceArn": rule.RuleRef().RuleArn},
-		},
-	}))
-	return &awsevents.RuleTargetConfig{Arn: topic.TopicArn()}
 }

@@ -91,7 +91,6 @@ NOT_EXERCISED = {
     "LeadsCatalogKey": "the KMS key policy (CDK's default: the account administers the key)",
     "AccessLogsPolicy": "S3 server access log delivery (logging.s3.amazonaws.com)",
     "DeadLetterQueuePolicy": "EventBridge's delivery to a rule's dead-letter queue",
-    "AlarmsPolicy": "the alarm topic (CloudWatch's publish is not emulated)",
 }
 
 

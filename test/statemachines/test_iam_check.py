@@ -9,7 +9,7 @@ import json
 import pytest
 
 from harness import physical_name
-from iam_check import Call, check, load_policies
+from iam_check import RECORDER, Call, check, load_policies
 from leadbridge import CONSUMER_STACKS, MARKETO_FLOW
 
 PRODUCER, SALES = "111111111111", "222222222222"
@@ -109,6 +109,11 @@ def test_every_alarm_may_publish_to_its_topic(stacks, policies):
         calls = alarms_publishing(stack)
         assert len(calls) >= 3, f"{stack.name}: failed executions, stale objects, the check's failures"
         assert denied(calls, policies) == [], stack.name
+        # CloudWatch's publish is not emulated: these calls join the session's IAM check, so that the
+        # topic policy's Allow counts as needed and its HTTPS-only Deny is probed.
+        for call in calls:
+            RECORDER.record(call.principal, call.service, call.operation, json.loads(call.params),
+                            call.caller_account, call.region, call.source_account, call.source_arn)
 
 
 def test_an_alarm_of_another_account_may_not_publish(stacks, policies):
