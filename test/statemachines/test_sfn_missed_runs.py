@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from fakes import filter_job
+from fakes import filter_job, marketo_run_prefix
 from leadbridge import CONSUMER_STACKS, MARKETO_FLOW, PRODUCER_STACK, Consumer, StaleObjectsCheck, assert_handed_off, backdate
 
 FILES = ["part-00000.parquet", "part-00001.parquet"]
@@ -31,7 +31,7 @@ def test_a_fresh_run_in_landing_is_not_stale(pipeline):
 def test_run_left_in_landing_is_reported_then_handed_off_by_hand_as_the_runbook_says(pipeline):
     producer, consumers, observers = pipeline
     producer.land("run-missed", FILES)
-    backdate(producer.world, producer.landing, producer.account, f"landing/{MARKETO_FLOW}/run-missed/", hours=25)
+    backdate(producer.world, producer.landing, producer.account, marketo_run_prefix(MARKETO_FLOW, "run-missed"), hours=25)
     check = StaleObjectsCheck.of(producer.world, PRODUCER_STACK, producer.landing)
 
     assert check.run().output["staleObjects"] == len(FILES)
@@ -49,7 +49,7 @@ def test_check_pages_through_the_prefix_and_finds_an_old_run_on_the_last_page(pi
     producer, _, _ = pipeline
     producer.land("run-busy", [f"part-{i:05d}.parquet" for i in range(520)])
     producer.land("zz-run-missed", FILES)     # sorts after the busy run: on the third page of 250
-    backdate(producer.world, producer.landing, producer.account, f"landing/{MARKETO_FLOW}/zz-run-missed/", hours=30)
+    backdate(producer.world, producer.landing, producer.account, marketo_run_prefix(MARKETO_FLOW, "zz-run-missed"), hours=30)
     check = StaleObjectsCheck.of(producer.world, PRODUCER_STACK, producer.landing)
 
     ex = check.run()
