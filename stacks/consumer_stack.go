@@ -98,11 +98,12 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		IdField:              jsii.String(c.Salesforce.IdField),
 	})
 	orchestration := consumer.NewOrchestrationStateMachine(stack, jsii.String(OrchestrationID), &consumer.OrchestrationStateMachineProps{
-		Bucket:             inbox.Bucket,
-		CrawlerName:        catalog.Crawler.Name(),
-		FilterJobName:      job.JobName,
-		SalesforceFlowName: flow.FlowName,
-		AlarmEmail:         optional(c.AlarmEmail),
+		Bucket:                  inbox.Bucket,
+		CrawlerName:             catalog.Crawler.Name(),
+		FilterJobName:           job.JobName,
+		SalesforceFlowName:      flow.FlowName,
+		FilterJobTimeoutMinutes: jsii.Number(float64(*c.FilterJob.TimeoutMinutes)),
+		AlarmEmail:              optional(c.AlarmEmail),
 	})
 	bus := consumer.NewHandoffBus(stack, jsii.String(HandoffBusID), &consumer.HandoffBusProps{
 		EventBusName:         jsii.String(naming.HandoffBusName(d.Project, c.Name)),

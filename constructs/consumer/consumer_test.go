@@ -204,18 +204,25 @@ func TestOrchestration_RunsJobLoadsMovesThenCrawls(t *testing.T) {
 	assert.Equal(t, "RunAlreadyProcessed", s["ReleaseLockOfProcessedRun"].Next)
 	// No crawl before the job: the job reads S3 directly.
 	assert.Contains(t, cdktest.JSON(s["HasSourceFiles"].Choices), `"Next":"RunFilterJob"`)
-	// The job runs to completion (.sync) and its report decides whether Salesforce is called.
+	// The job runs to completion (.sync); its report must balance, and decides whether Salesforce is called.
 	assert.Contains(t, s["RunFilterJob"].Resource, "glue:startJobRun.sync")
-	assert.Equal(t, "DidJobKeepLeads", s["ReadJobReport"].Next)
-	assert.Equal(t, "MoveCurated", s["DidJobKeepLeads"].Default, "no rows: AppFlow is not called")
+	assert.Equal(t, "CheckJobAccounting", s["ReadJobReport"].Next)
+	assert.Equal(t, "DidJobKeepLeads", s["CheckJobAccounting"].Next)
+	assert.Contains(t, cdktest.JSON(s["DidJobKeepLeads"].Choices), `"Next":"LeadsUnaccounted"`)
+	assert.Equal(t, "ComposeRunReport", s["DidJobKeepLeads"].Default, "no rows: AppFlow is not called")
 	// AppFlow: start with the run id as client token, then a bounded poll loop.
 	assert.Contains(t, cdktest.JSON(s["StartSalesforceLoad"].Parameters), `"ClientToken.$":"States.Format('{}-{}', $.run.runId, $$.Execution.Name)"`)
 	assert.Equal(t, "DescribeSalesforceLoad", s["WaitForSalesforceLoad"].Next)
 	choices := cdktest.JSON(s["IsLoadDone"].Choices)
-	assert.Contains(t, choices, `"StringEquals":"Successful"`)
-	assert.Contains(t, choices, `"Next":"MoveCurated"`)
+	assert.Contains(t, choices, `{"Next":"ComposeRunReport","Or":[{"StringEquals":"Successful","Variable":"$.loadStatus.status"}]}`)
 	assert.Contains(t, choices, `"Next":"LoadFailed"`)
 	assert.Contains(t, choices, `"NumericLessThan":240`)
+	assert.Equal(t, "CancelSalesforceLoad", s["IsLoadDone"].Default, "a load that outlives its bound is cancelled")
+	// Every lead is accounted for before anything moves: the report, then the rejected rows' metric.
+	assert.Equal(t, "WriteRunReport", s["ComposeRunReport"].Next)
+	assert.Equal(t, "DidSalesforceRejectRows", s["WriteRunReport"].Next)
+	assert.Equal(t, "MoveCurated", s["DidSalesforceRejectRows"].Default)
+	assert.Equal(t, "MoveCurated", s["PublishRejectedRows"].Next)
 	// Moves come only after the load, and the lock is released before the crawl.
 	assert.Equal(t, "ArchiveSource", s["MoveCurated"].Next)
 	assert.Equal(t, "ReleaseRunLock", s["ArchiveSource"].Next)
@@ -224,7 +231,7 @@ func TestOrchestration_RunsJobLoadsMovesThenCrawls(t *testing.T) {
 	before := def.Reachable("ReadHandoffEvent")
 	for name := range before {
 		if s[name].Next == "MoveCurated" || s[name].Default == "MoveCurated" {
-			assert.Contains(t, []string{"DidJobKeepLeads"}, name)
+			assert.Contains(t, []string{"DidSalesforceRejectRows", "PublishRejectedRows"}, name)
 		}
 	}
 	// Crawler loop: start, wait, get, count, choose; a running crawler is not a failure; bounded.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -20,17 +21,14 @@ import (
 
 // Bounds of the wait loops: no loop can spin past the execution's timeout.
 const (
-	lockWaitSeconds     = 60
-	maxLockWaits        = 360 // 6 hours behind another run
-	crawlerPollSeconds  = 30
-	maxCrawlerPolls     = 120 // 1 hour of crawling
-	loadPollSeconds     = 60
-	maxLoadPolls        = 240 // 4 hours of loading into Salesforce
-	runLockID           = "curated"
-	conditionFailed     = "DynamoDB.ConditionalCheckFailedException"
-	crawlerRunning      = "Glue.CrawlerRunningException"
-	executionNotFound   = "Sfn.ExecutionDoesNotExistException"
-	defaultTimeoutHours = 12
+	lockWaitSeconds    = 60
+	maxLockWaits       = 360 // 6 hours behind another run
+	crawlerPollSeconds = 30
+	maxCrawlerPolls    = 120 // 1 hour of crawling
+	runLockID          = "curated"
+	conditionFailed    = "DynamoDB.ConditionalCheckFailedException"
+	crawlerRunning     = "Glue.CrawlerRunningException"
+	executionNotFound  = "Sfn.ExecutionDoesNotExistException"
 )
 
 // OrchestrationStateMachineProps configures an OrchestrationStateMachine.
@@ -43,8 +41,15 @@ type OrchestrationStateMachineProps struct {
 	FilterJobName *string
 	// SalesforceFlowName is the AppFlow flow that loads curated/.
 	SalesforceFlowName *string
-	// Timeout bounds one execution, including the wait for an earlier run.
-	// Default: - 12 hours.
+	// FilterJobTimeoutMinutes is the filter job's own timeout, part of the
+	// longest run an execution must outlast.
+	// Default: - 60.
+	FilterJobTimeoutMinutes *float64
+	// Timeout bounds one execution, including the wait for an earlier run. It
+	// must exceed the sum of the bounds of the lock wait, the job, the load,
+	// its cancellation and the crawl, so that every bounded loop ends, and
+	// releases or keeps the lock on purpose, before the execution times out.
+	// Default: - that sum plus an hour (14 hours with a 60-minute job).
 	Timeout awscdk.Duration
 	// AlarmEmail is subscribed to the failed-execution alarm.
 	// Default: - no subscription.
@@ -69,14 +74,39 @@ type OrchestrationStateMachine struct {
 	Monitoring workflow.Parts
 	// CatalogAlarmRule sends a failed crawl of a finished run to Monitoring's alarm topic.
 	CatalogAlarmRule awsevents.Rule
+	// RejectedRowsAlarm fires when Salesforce refused records of a run.
+	RejectedRowsAlarm awscloudwatch.Alarm
+}
+
+// boundedMinutes is the longest an execution's bounded loops and job can
+// take: lock wait, filter job, load, cancellation of the load, crawl.
+func (p *OrchestrationStateMachineProps) boundedMinutes() float64 {
+	job := 60.0
+	if p.FilterJobTimeoutMinutes != nil {
+		job = *p.FilterJobTimeoutMinutes
+	}
+	return (maxLockWaits*lockWaitSeconds+(maxLoadPolls+maxCancelPolls)*loadPollSeconds+maxCrawlerPolls*crawlerPollSeconds)/60 + job
+}
+
+func (p *OrchestrationStateMachineProps) timeout() awscdk.Duration {
+	if p.Timeout != nil {
+		return p.Timeout
+	}
+	return awscdk.Duration_Minutes(jsii.Number(p.boundedMinutes() + 60))
 }
 
 func (p *OrchestrationStateMachineProps) validate() error {
-	return errors.Join(
+	errs := []error{
 		validate.NotNil(map[string]any{"Bucket": p.Bucket}),
 		validate.RequiredStrings(map[string]*string{
 			"CrawlerName": p.CrawlerName, "FilterJobName": p.FilterJobName, "SalesforceFlowName": p.SalesforceFlowName,
-		}))
+		}),
+	}
+	if p.Timeout != nil && *p.Timeout.ToMinutes(nil) <= p.boundedMinutes() {
+		errs = append(errs, fmt.Errorf("Timeout must exceed %g minutes (lock wait, job, load, its cancellation and crawl), got %g",
+			p.boundedMinutes(), *p.Timeout.ToMinutes(nil)))
+	}
+	return errors.Join(errs...)
 }
 
 // NewOrchestrationStateMachine creates the state machine, its role and lock table.
@@ -95,17 +125,17 @@ func NewOrchestrationStateMachine(scope constructs.Construct, id *string, props 
 	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
 	})
-	o := &orchestration{scope: this, props: props, bucket: props.Bucket, lock: lock}
-	timeout := props.Timeout
-	if timeout == nil {
-		timeout = awscdk.Duration_Hours(jsii.Number(defaultTimeoutHours))
-	}
+	o := &orchestration{scope: this, props: props, bucket: props.Bucket, lock: lock, role: role}
+	timeout := props.timeout()
 	parts := workflow.NewStateMachine(this, &workflow.Props{Definition: o.build(), Role: role, Timeout: timeout, AlarmEmail: props.AlarmEmail})
 	workflow.SuppressWildcards(role, "The orchestration moves whole run folders (curated/*, processed/*, inbox/*, archive/*), reads reports/*, "+
 		"and describes the execution the run lock names (read-only; naming its own state machine in its role would be a circular dependency).",
 		`/^Resource::(.*\/(curated|processed|inbox|archive|reports)\/\*|arn:.*:execution:\*)$/g`)
 	catalogAlarm := newCatalogAlarmRule(this, props.CrawlerName, parts.AlarmTopic)
-	return &OrchestrationStateMachine{Construct: this, StateMachine: parts.StateMachine, Role: role, RunLock: lock, Monitoring: parts, CatalogAlarmRule: catalogAlarm}
+	rejected := newRejectedRowsAlarm(this, props)
+	parts.Alarms.Notify(rejected)
+	return &OrchestrationStateMachine{Construct: this, StateMachine: parts.StateMachine, Role: role, RunLock: lock, Monitoring: parts,
+		CatalogAlarmRule: catalogAlarm, RejectedRowsAlarm: rejected}
 }
 
 type orchestration struct {
@@ -113,7 +143,10 @@ type orchestration struct {
 	props  *OrchestrationStateMachineProps
 	bucket awss3.IBucket
 	lock   awsdynamodb.Table
+	role   awsiam.IRole
+	// failed releases the lock, then fails; fail fails at once.
 	failed sfn.IChainable
+	fail   sfn.Fail
 }
 
 // catch routes every error of a task to the failure path.
@@ -127,6 +160,15 @@ func (o *orchestration) failWith(id, cause string) sfn.IChainable {
 		Result:     sfn.Result_FromObject(&map[string]interface{}{"Error": id, "Cause": cause}),
 		ResultPath: jsii.String("$.error"),
 	}).Next(o.failed)
+}
+
+// failKeepingLock records why a Choice gave up and fails without releasing
+// the lock: for a load that may still be writing to Salesforce.
+func (o *orchestration) failKeepingLock(id, cause string) sfn.IChainable {
+	return sfn.NewPass(o.scope, jsii.String(id), &sfn.PassProps{
+		Result:     sfn.Result_FromObject(&map[string]interface{}{"Error": id, "Cause": cause}),
+		ResultPath: jsii.String("$.error"),
+	}).Next(o.fail)
 }
 
 // counter increments $.<name>.count, the bound of a wait loop.
@@ -152,6 +194,7 @@ func (o *orchestration) build() sfn.IChainable {
 	// Not owning the lock (or failing to release it) must not hide the failure.
 	release.AddCatch(fail, &sfn.CatchProps{ResultPath: sfn.JsonPath_DISCARD()})
 	o.failed = release.Next(fail)
+	o.fail = fail
 
 	read := sfn.NewPass(o.scope, jsii.String("ReadHandoffEvent"), &sfn.PassProps{
 		Comment: jsii.String("The bucket is this stack's own; only the run id is taken from the event."),
@@ -171,8 +214,9 @@ func (o *orchestration) build() sfn.IChainable {
 
 	done := sfn.NewSucceed(o.scope, jsii.String("RunComplete"), nil)
 	moves := o.moveFiles(o.refreshCatalog(done))
-	load := o.loadIntoSalesforce(moves)
-	job := o.runFilterJob(load, moves)
+	report := o.reportRun(moves)
+	load := o.loadIntoSalesforce(report)
+	job := o.runFilterJob(o.checkJobReport(load, report))
 	return sfn.Chain_Start(read).Next(o.acquireLock(o.skipIfAlreadyProcessed(job)))
 }
 
@@ -191,13 +235,21 @@ func (o *orchestration) putLock(id, condition string, values map[string]tasks.Dy
 			"owner":  tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$$.Execution.Id"))),
 			"runId":  tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$.run.runId"))),
 		},
-		ConditionExpression:       jsii.String(condition),
-		ExpressionAttributeNames:  &map[string]*string{"#owner": jsii.String("owner")},
-		ExpressionAttributeValues: &values,
+		ConditionExpression:      jsii.String(condition),
+		ExpressionAttributeNames: &map[string]*string{"#owner": jsii.String("owner")},
+		// nil when the condition uses no value: DynamoDB rejects an empty map.
+		ExpressionAttributeValues: valuesOrNil(values),
 		ResultPath:                sfn.JsonPath_DISCARD(),
 	})
 	workflow.Retriable(task, conditionFailed)
 	return task
+}
+
+func valuesOrNil(values map[string]tasks.DynamoAttributeValue) *map[string]tasks.DynamoAttributeValue {
+	if len(values) == 0 {
+		return nil
+	}
+	return &values
 }
 
 // acquireLock takes the run lock, waiting (bounded) while another running
@@ -209,6 +261,10 @@ func (o *orchestration) acquireLock(then sfn.IChainable) sfn.IChainable {
 	takeOver := o.putLock("TakeOverStaleLock", "#owner = :stale", map[string]tasks.DynamoAttributeValue{
 		":stale": tasks.DynamoAttributeValue_FromString(sfn.JsonPath_StringAt(jsii.String("$.lock.Item.owner.S"))),
 	})
+	// A lock item without an owner (written by hand, or by an older version)
+	// names no execution to wait for: take it over rather than retry the
+	// acquire at once, which would loop without waiting.
+	takeOverOwnerless := o.putLock("TakeOverOwnerlessLock", "attribute_exists(lockId) AND attribute_not_exists(#owner)", nil)
 	getOwner := tasks.NewDynamoGetItem(o.scope, jsii.String("GetLockOwner"), &tasks.DynamoGetItemProps{
 		Table: o.lock, Key: lockKey(), ConsistentRead: jsii.Bool(true), ResultPath: jsii.String("$.lock"),
 	})
@@ -237,7 +293,12 @@ func (o *orchestration) acquireLock(then sfn.IChainable) sfn.IChainable {
 	o.catch(getOwner)
 	getOwner.Next(sfn.NewChoice(o.scope, jsii.String("IsLockStillHeld"), nil).
 		When(sfn.Condition_IsPresent(jsii.String("$.lock.Item.owner.S")), describeOwner, nil).
+		When(sfn.Condition_IsPresent(jsii.String("$.lock.Item")), takeOverOwnerless, nil).
 		Otherwise(acquire))
+	// Someone else took it first: wait for them like for any owner.
+	takeOverOwnerless.AddCatch(waitForLock, &sfn.CatchProps{Errors: jsii.Strings(conditionFailed), ResultPath: sfn.JsonPath_DISCARD()})
+	o.catch(takeOverOwnerless)
+	takeOverOwnerless.Next(then)
 	describeOwner.AddCatch(takeOver, &sfn.CatchProps{Errors: jsii.Strings(executionNotFound), ResultPath: sfn.JsonPath_DISCARD()})
 	o.catch(describeOwner)
 	describeOwner.Next(sfn.NewChoice(o.scope, jsii.String("IsLockOwnerRunning"), nil).
@@ -263,9 +324,8 @@ func (o *orchestration) releaseLock(id string) tasks.DynamoDeleteItem {
 	return task
 }
 
-// runFilterJob runs the Glue job to completion, reads the counts it wrote,
-// and skips Salesforce when it kept no lead.
-func (o *orchestration) runFilterJob(load, noLeads sfn.IChainable) sfn.IChainable {
+// runFilterJob runs the Glue job to completion and reads the counts it wrote.
+func (o *orchestration) runFilterJob(then sfn.IChainable) sfn.IChainable {
 	s3url := func(prefixPath string) *string {
 		return sfn.JsonPath_Format(jsii.String("s3://{}/{}"), o.bucket.BucketName(), sfn.JsonPath_StringAt(jsii.String(prefixPath)))
 	}
@@ -298,63 +358,7 @@ func (o *orchestration) runFilterJob(load, noLeads sfn.IChainable) sfn.IChainabl
 	})
 	workflow.Retriable(report)
 	o.catch(report)
-	return sfn.Chain_Start(job).Next(report).Next(
-		sfn.NewChoice(o.scope, jsii.String("DidJobKeepLeads"), nil).
-			When(sfn.Condition_NumberGreaterThan(jsii.String("$.job.report.kept"), jsii.Number(0)), load, nil).
-			Otherwise(noLeads))
-}
-
-// loadIntoSalesforce starts the flow for this run and polls its execution
-// until it ends; only a Successful run goes on to then.
-func (o *orchestration) loadIntoSalesforce(then sfn.IChainable) sfn.IChainable {
-	flowArn := *awscdk.Stack_Of(o.scope).FormatArn(&awscdk.ArnComponents{Service: jsii.String("appflow"), Resource: jsii.String("flow"), ResourceName: o.props.SalesforceFlowName})
-	start := tasks.NewCallAwsService(o.scope, jsii.String("StartSalesforceLoad"), &tasks.CallAwsServiceProps{
-		Service: jsii.String("appflow"),
-		Action:  jsii.String("startFlow"),
-		Parameters: &map[string]interface{}{
-			"FlowName": o.props.SalesforceFlowName,
-			// A retried start within this execution returns the same flow
-			// execution; a new execution (say, after a failed load) starts a new one.
-			"ClientToken": sfn.JsonPath_Format(jsii.String("{}-{}"), sfn.JsonPath_StringAt(jsii.String("$.run.runId")), sfn.JsonPath_StringAt(jsii.String("$$.Execution.Name"))),
-		},
-		IamResources:   jsii.Strings(flowArn),
-		ResultSelector: &map[string]interface{}{"executionId": sfn.JsonPath_StringAt(jsii.String("$.ExecutionId"))},
-		ResultPath:     jsii.String("$.load"),
-	})
-	workflow.Retriable(start)
-	o.catch(start)
-	describe := tasks.NewCallAwsService(o.scope, jsii.String("DescribeSalesforceLoad"), &tasks.CallAwsServiceProps{
-		Service:        jsii.String("appflow"),
-		Action:         jsii.String("describeFlowExecutionRecords"),
-		Parameters:     &map[string]interface{}{"FlowName": o.props.SalesforceFlowName, "MaxResults": 1},
-		IamResources:   jsii.Strings(flowArn),
-		IamAction:      jsii.String("appflow:DescribeFlowExecutionRecords"),
-		ResultSelector: &map[string]interface{}{"executions": sfn.JsonPath_ListAt(jsii.String("$.FlowExecutions"))},
-		ResultPath:     jsii.String("$.loadStatus"),
-	})
-	workflow.Retriable(describe)
-	o.catch(describe)
-
-	// Runs are serialized, so the newest execution of the flow is ours once it is listed.
-	ours := sfn.Condition_And(
-		sfn.Condition_IsPresent(jsii.String("$.loadStatus.executions[0].ExecutionId")),
-		sfn.Condition_StringEqualsJsonPath(jsii.String("$.loadStatus.executions[0].ExecutionId"), jsii.String("$.load.executionId")))
-	status := func(values ...string) sfn.Condition {
-		var c []sfn.Condition
-		for _, v := range values {
-			c = append(c, sfn.Condition_StringEquals(jsii.String("$.loadStatus.executions[0].ExecutionStatus"), jsii.String(v)))
-		}
-		return sfn.Condition_Or(c...)
-	}
-	wait := o.wait("WaitForSalesforceLoad", loadPollSeconds)
-	wait.Next(describe).Next(o.counter("CountLoadPolls", "loadPolls")).Next(
-		sfn.NewChoice(o.scope, jsii.String("IsLoadDone"), nil).
-			When(sfn.Condition_And(ours, status("Successful")), then, nil).
-			When(sfn.Condition_And(ours, status("Error", "Canceled", "CancelStarted")),
-				o.failWith("LoadFailed", "The Salesforce flow run ended in Error or was canceled; see AppFlow's run history and the errors/ prefix."), nil).
-			When(sfn.Condition_NumberLessThan(jsii.String("$.loadPolls.count"), jsii.Number(maxLoadPolls)), wait, nil).
-			Otherwise(o.failWith("LoadTimedOut", "The Salesforce flow run did not end in time.")))
-	return start.Next(wait)
+	return sfn.Chain_Start(job).Next(report).Next(then)
 }
 
 // skipIfAlreadyProcessed goes on only if the run still has files in inbox/:

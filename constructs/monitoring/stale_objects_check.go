@@ -23,7 +23,7 @@ import (
 // What the check publishes: the number of objects under the prefix older
 // than MaxAge, per bucket and prefix.
 const (
-	MetricNamespace = "leadbridge"
+	MetricNamespace = workflow.MetricNamespace
 	StaleMetricName = "StaleObjects"
 )
 
@@ -102,13 +102,7 @@ func NewStaleObjectsCheck(scope constructs.Construct, id *string, props *StaleOb
 	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
 	})
-	// PutMetricData has no resource-level permissions: deny every namespace but ours.
-	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Effect:     awsiam.Effect_DENY,
-		Actions:    jsii.Strings("cloudwatch:PutMetricData"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]interface{}{"StringNotEquals": map[string]interface{}{"cloudwatch:namespace": MetricNamespace}},
-	}))
+	workflow.PutMetricsOnlyInNamespace(role)
 
 	dimensions := map[string]*string{"Bucket": props.Bucket.BucketName(), "Prefix": jsii.String(prefix)}
 	parts := workflow.NewStateMachine(this, &workflow.Props{

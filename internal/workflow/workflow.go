@@ -52,6 +52,22 @@ func RetryOnly(task awsstepfunctions.TaskStateBase, transient ...string) {
 	})
 }
 
+// MetricNamespace holds the pipeline's own CloudWatch metrics.
+const MetricNamespace = "leadbridge"
+
+// PutMetricsOnlyInNamespace denies the role cloudwatch:PutMetricData in every
+// namespace but MetricNamespace. PutMetricData takes no resource, so the
+// task's Allow is on "*"; the cloudwatch:namespace condition key limits it
+// (CloudWatch guide, iam-cw-condition-keys-namespace).
+func PutMetricsOnlyInNamespace(role awsiam.IRole) {
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:     awsiam.Effect_DENY,
+		Actions:    jsii.Strings("cloudwatch:PutMetricData"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"StringNotEquals": map[string]interface{}{"cloudwatch:namespace": MetricNamespace}},
+	}))
+}
+
 // Props configures NewStateMachine.
 type Props struct {
 	Definition awsstepfunctions.IChainable

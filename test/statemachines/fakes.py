@@ -36,12 +36,16 @@ class FakeAppFlow:
     """Answers `arn:aws:states:::aws-sdk:appflow:*` Task states (AppFlow is not in moto).
 
     Knows the flows of the stacks deployed in the World (AWS::AppFlow::Flow FlowName, per account).
-    StartFlow is idempotent per clientToken (as the API documents). Each DescribeFlowExecutionRecords
-    call advances every run one step through `statuses` (default InProgress -> Successful). A run that
-    ends with rejected records (`Error`, or `rejected_records` > 0 on a `Successful` run, as AppFlow
-    reports a run whose destination refused some records) counts them in
-    executionResult.errorInfo.putFailuresCount and writes them to the flow's error location as
-    appflow.amazonaws.com. Every response must validate against AppFlow's service model (`handle`)."""
+    StartFlow is idempotent per clientToken (as the API documents). DescribeFlowExecutionRecords lists
+    the flow's runs in an order the API does not promise (by execution id, so neither newest nor oldest
+    first), `page_size` at a time with a nextToken; each listing advances the runs it lists one step
+    through their `statuses` (default InProgress -> Successful). CancelFlowExecutions turns a run's
+    status to CancelStarted for `cancel_steps` listings, then Canceled (a batch API finishes its batch
+    after cancellation, AppFlow API change note 2023-05-02). A run that ends with rejected records
+    (`Error`, or `rejected_records` > 0 on a `Successful` run, as AppFlow reports a run whose destination
+    refused some records) counts them in executionResult.errorInfo.putFailuresCount and writes them to
+    the flow's error location as appflow.amazonaws.com. Every response must validate against AppFlow's
+    service model (`handle`)."""
 
     def __init__(self, world):
         self.world = world
@@ -49,7 +53,9 @@ class FakeAppFlow:
         self.statuses = ["InProgress", "Successful"]
         self.start_error = None            # a ClientError to raise from StartFlow
         self.rejected_records = 0          # records the destination refuses in a run that ends Successful
-        self._runs: list[dict] = []        # newest last
+        self.page_size = 100               # records per DescribeFlowExecutionRecords page (API maximum 100)
+        self.cancel_steps = 1              # listings a cancelled run stays CancelStarted
+        self._runs: list[dict] = []
         self._by_token: dict[tuple, dict] = {}
         self._lock = threading.Lock()
 
@@ -72,55 +78,86 @@ class FakeAppFlow:
         assert not problems, f"the AppFlow fake answered what AppFlow cannot: {problems}"
         return response
 
-    def _flow_account(self, flow_name: str) -> str:
-        return self._flow(flow_name)[0]
-
-    def _read_source(self, account: str, flow: dict) -> None:
+    def _read_source(self, account: str, flow: dict) -> int:
         """AppFlow lists and reads an S3 source as appflow.amazonaws.com, acting for the flow's account
-        (AppFlow guide, s3.html): recorded for the IAM check, which judges it by the bucket policy."""
+        (AppFlow guide, s3.html): recorded for the IAM check, which judges it by the bucket policy.
+        Returns the number of CSV records (lines after each file's header)."""
         source = flow["SourceFlowConfig"]["SourceConnectorProperties"].get("S3")
-        if source is None or self.world.calls is None:
-            return
+        if source is None:
+            return 0
         bucket, prefix = source["BucketName"], source["BucketPrefix"].rstrip("/") + "/"
-        record = lambda op, params: self.world.calls.record(  # noqa: E731
-            "appflow.amazonaws.com", "s3", op, params, account, source_account=account)
-        record("ListObjectsV2", {"Bucket": bucket, "Prefix": prefix})
-        for key in self.world.keys(bucket, account, prefix):
-            record("GetObject", {"Bucket": bucket, "Key": key})
+        keys = self.world.keys(bucket, account, prefix)
+        if self.world.calls is not None:
+            record = lambda op, params: self.world.calls.record(  # noqa: E731
+                "appflow.amazonaws.com", "s3", op, params, account, source_account=account)
+            record("ListObjectsV2", {"Bucket": bucket, "Prefix": prefix})
+            for key in keys:
+                record("GetObject", {"Bucket": bucket, "Key": key})
+        return sum(max(len(self.world.body(bucket, account, k).decode().splitlines()) - 1, 0) for k in keys)
+
+    def add_finished_runs(self, flow_name: str, account: str, count: int, status: str = "Successful") -> None:
+        """Earlier runs of the flow (say, by hand or by previous executions). Their ids sort first, so
+        they are listed before any run started later."""
+        for _ in range(count):
+            self._runs.append({"account": account, "flow": flow_name, "props": None,
+                               "executionId": "0" * 8 + uuid.uuid4().hex[8:],
+                               "step": 0, "statuses": [status], "records": 0, "startedAt": datetime.now(timezone.utc)})
 
     def start_flow(self, flowName, clientToken=None):
         account, flow = self._flow(flowName)
         if self.start_error is not None:
             raise self.start_error
-        self._read_source(account, flow)
+        records = self._read_source(account, flow)
         key = (account, flowName, clientToken)
         if clientToken and key in self._by_token:
             run = self._by_token[key]
         else:
             run = {"account": account, "flow": flowName, "props": flow, "executionId": uuid.uuid4().hex, "step": 0,
-                   "statuses": list(self.statuses), "startedAt": datetime.now(timezone.utc)}
+                   "statuses": list(self.statuses), "records": records, "startedAt": datetime.now(timezone.utc)}
             self._runs.append(run)
             if clientToken:
                 self._by_token[key] = run
         return {"flowArn": self._arn(account, flowName), "flowStatus": "Active", "executionId": run["executionId"]}
 
+    def cancel_flow_executions(self, flowName, executionIds=()):
+        account = self._flow(flowName)[0]
+        known = {r["executionId"]: r for r in self._runs if (r["account"], r["flow"]) == (account, flowName)}
+        for eid in executionIds:
+            run = known.get(eid)
+            if run is not None and self._status(run) not in ("Successful", "Error", "Canceled"):
+                run["statuses"] = ["CancelStarted"] * self.cancel_steps + ["Canceled"]
+                run["step"] = 0
+        return {"invalidExecutions": [e for e in executionIds if e not in known]}
+
+    @staticmethod
+    def _status(run: dict) -> str:
+        return run["statuses"][min(run["step"], len(run["statuses"]) - 1)]
+
     def describe_flow_execution_records(self, flowName, maxResults=None, nextToken=None):
-        account = self._flow_account(flowName)
+        account = self._flow(flowName)[0]
+        runs = sorted((r for r in self._runs if (r["account"], r["flow"]) == (account, flowName)),
+                      key=lambda r: r["executionId"])
+        size = min(maxResults or 100, self.page_size)
+        offset = int(nextToken or 0)
+        page = runs[offset:offset + size]
         records = []
-        for run in reversed(self._runs):
-            if (run["account"], run["flow"]) != (account, flowName):
-                continue
-            status = run["statuses"][min(run["step"], len(run["statuses"]) - 1)]
+        for run in page:
+            status = self._status(run)
             run["step"] += 1
             rec = {"executionId": run["executionId"], "executionStatus": status,
                    "startedAt": run["startedAt"], "lastUpdatedAt": datetime.now(timezone.utc)}
             rejected = 3 if status == "Error" else self.rejected_records if status == "Successful" else 0
-            if rejected:
-                rec["executionResult"] = {"errorInfo": {"putFailuresCount": rejected,
-                                                        "executionMessage": f"Salesforce rejected {rejected} records"}}
+            if status in ("Successful", "Error"):
+                rec["executionResult"] = {"recordsProcessed": run["records"]}
+            if rejected and run["props"] is not None:
+                rec["executionResult"]["errorInfo"] = {"putFailuresCount": rejected,
+                                                       "executionMessage": f"Salesforce rejected {rejected} records"}
                 self._write_rejected(run, rejected)
             records.append(rec)
-        return {"flowExecutions": records[: maxResults or 100]}
+        out = {"flowExecutions": records}
+        if offset + size < len(runs):
+            out["nextToken"] = str(offset + size)
+        return out
 
     def _write_rejected(self, run: dict, count: int) -> None:
         """AppFlow writes the refused records to the flow's error location, once per run."""

@@ -109,3 +109,38 @@ def test_an_operation_the_service_lacks_is_caught(machines):
     for m in machines:
         found = _caught(m, lambda s: s.get("Resource", "").endswith("s3:listObjectsV2"), edit)
         assert any("s3 has no operation 'listObjectsV3'" in f for f in found), found
+
+
+def _member_names(shape, seen=None) -> set[str]:
+    """Every member name (PascalCase, as Step Functions returns them) anywhere below shape."""
+    from botocore.model import ListShape, MapShape, StructureShape
+    seen = set() if seen is None else seen
+    if shape.name in seen:
+        return set()
+    seen.add(shape.name)
+    if isinstance(shape, StructureShape):
+        return {m[:1].upper() + m[1:] for m in shape.members} | {
+            n for s in shape.members.values() for n in _member_names(s, seen)}
+    if isinstance(shape, ListShape):
+        return _member_names(shape.member, seen)
+    if isinstance(shape, MapShape):
+        return _member_names(shape.value, seen)
+    return set()
+
+
+def test_the_load_record_fields_the_orchestration_reads_exist_in_appflows_model(machines):
+    """FindOurLoad (JSONata) reads a DescribeFlowExecutionRecords page: every response field it names
+    (PascalCase identifiers in its expression) must be a member of that operation's output."""
+    import re
+
+    from api_model_check import _operation
+    members = _member_names(_operation("appflow", "describeFlowExecutionRecords").output_shape)
+    checked = 0
+    for m in machines:
+        state = m.definition["States"].get("FindOurLoad")
+        if state is None:
+            continue
+        fields = set(re.findall(r"\.([A-Z][A-Za-z]+)", state["Output"]))
+        assert fields and fields <= members, sorted(fields - members)
+        checked += 1
+    assert checked, "no orchestration defines FindOurLoad"

@@ -241,20 +241,6 @@ def test_salesforce_load_error_moves_nothing_and_fails(aws, consumer):
     assert [k.rsplit("/", 2)[0] for k in c.keys("errors/")] == [f"errors/{c.flow}"], c.keys("errors/")
 
 
-def test_salesforce_load_that_never_ends_times_out(aws, consumer):
-    c = consumer
-    aws.appflow.statuses = ["InProgress"]
-    event = hand_off(c, "run-9")
-
-    ex = c.run(event)
-
-    assert ex.status == "FAILED", ex
-    assert "LoadTimedOut" in ex.entered
-    assert 2 <= ex.entered.count("DescribeSalesforceLoad") <= 500
-    assert_nothing_moved(c, "run-9", curated_expected=True)
-    assert c.lock() is None
-
-
 def test_same_handoff_delivered_twice_second_run_loads_nothing_and_succeeds(aws, consumer):
     """The producer can announce a run twice (at-least-once delivery, a re-announcement): the second
     run finds inbox/<runId>/ already archived and only releases the lock: no crawl, no job, no load."""
@@ -365,6 +351,18 @@ def test_stale_lock_of_an_unknown_execution_is_taken_over(aws, consumer):
     assert ex.status == "SUCCEEDED", ex
     assert "Sfn.ExecutionDoesNotExistException" in failed_steps(ex)
     assert "TakeOverStaleLock" in ex.entered and c.lock() is None
+
+
+def test_lock_without_an_owner_is_taken_over_without_spinning(aws, consumer):
+    c = consumer
+    c.world.client("dynamodb", c.account).put_item(
+        TableName=c.lock_table, Item={"lockId": {"S": "curated"}, "runId": {"S": "by-hand"}})
+
+    ex = c.run(hand_off(c, "run-o"))
+
+    assert ex.status == "SUCCEEDED", ex
+    assert ex.entered.count("GetLockOwner") == 1 and "TakeOverOwnerlessLock" in ex.entered
+    assert c.lock() is None
 
 
 def test_lock_released_between_attempt_and_lookup_is_retried(aws, consumer):
