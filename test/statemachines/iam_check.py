@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -293,6 +293,7 @@ class Report:
     denied: list[tuple[Request, str]]
     unattributed: list[str]
     ablated: bool = False
+    seconds: float = 0.0
     needed: list[str] = field(default_factory=list)
     unused_explained: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
@@ -304,7 +305,7 @@ class Report:
 
     def lines(self, partial: bool = False) -> list[str]:
         out = [f"IAM check: {self.calls} calls, {len(self.denied)} denied "
-               f"({len(self.requests)} IAM requests)"]
+               f"({len(self.requests)} IAM requests, evaluated in {self.seconds:.1f} s)"]
         denied = {}
         for r, why in self.denied:
             denied[f"{r.describe()}: {why[:300]}"] = denied.get(f"{r.describe()}: {why[:300]}", 0) + 1
@@ -324,6 +325,7 @@ class Report:
 
 
 def check(calls, pol: Policies, ablate: bool = True, unattributed: list | None = None) -> Report:
+    started = time.monotonic()
     calls = list(calls)
     requests = requests_for(calls, pol)
     groups = _groups(requests, pol)
@@ -334,6 +336,7 @@ def check(calls, pol: Policies, ablate: bool = True, unattributed: list | None =
     if ablate and not denied:
         report.ablated = True
         _ablate(report, [g[0] for g in groups], pol)
+    report.seconds = time.monotonic() - started
     return report
 
 
