@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/leadbridge/leadbridge/constructs/consumer"
+	"github.com/leadbridge/leadbridge/constructs/monitoring"
 	"github.com/leadbridge/leadbridge/constructs/producer"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/naming"
@@ -51,6 +52,9 @@ type Producer struct {
 	// StaleAfterHours is the age at which an object under landing/ counts as
 	// a run that was never handed off. Default: 24.
 	StaleAfterHours *int `json:"staleAfterHours"`
+	// FreshnessHours is how long without a successful Marketo pull before an
+	// alarm. Default: the schedule's interval plus 2 hours.
+	FreshnessHours *int `json:"freshnessHours"`
 }
 
 // Marketo describes the AppFlow source.
@@ -79,6 +83,9 @@ type Consumer struct {
 	// StaleAfterHours is the age at which an object under inbox/ counts as a
 	// run that was never processed. Default: 24.
 	StaleAfterHours *int `json:"staleAfterHours"`
+	// FreshnessHours is how long without a settled load before an alarm.
+	// Default: the producer schedule's interval plus 6 hours.
+	FreshnessHours *int `json:"freshnessHours"`
 }
 
 // Salesforce describes the AppFlow destination.
@@ -167,6 +174,8 @@ func (d *Deployment) applyDefaults() {
 	}
 	setDefaultInt(&d.Producer.ArchiveRetentionDays, 365)
 	setDefaultInt(&d.Producer.StaleAfterHours, 24)
+	scheduleHours := validate.ScheduleHours(m.Schedule)
+	setDefaultInt(&d.Producer.FreshnessHours, scheduleHours+producerFreshnessMargin)
 	for i := range d.Consumers {
 		c := &d.Consumers[i]
 		setDefault(&c.Salesforce.IdField, consumer.DefaultUpsertField)
@@ -182,6 +191,7 @@ func (d *Deployment) applyDefaults() {
 		setDefaultInt(&c.EventArchiveRetentionDays, 30)
 		setDefaultInt(&c.ArchiveRetentionDays, 365)
 		setDefaultInt(&c.StaleAfterHours, 24)
+		setDefaultInt(&c.FreshnessHours, scheduleHours+consumerFreshnessMargin)
 	}
 }
 
@@ -210,6 +220,7 @@ func (d *Deployment) Validate() error {
 	add(email("producer.alarmEmail", p.AlarmEmail))
 	add(topicArn("producer.alarmTopicArn", p.AlarmTopicArn, p.Region))
 	add(staleAfter("producer.staleAfterHours", p.StaleAfterHours))
+	add(freshness("producer.freshnessHours", p.FreshnessHours, p.Marketo.Schedule))
 
 	if len(d.Consumers) == 0 {
 		add(errors.New("consumers must list at least one consumer account"))
@@ -253,6 +264,7 @@ func (d *Deployment) Validate() error {
 		add(email(key+".alarmEmail", c.AlarmEmail))
 		add(topicArn(key+".alarmTopicArn", c.AlarmTopicArn, c.Region))
 		add(staleAfter(key+".staleAfterHours", c.StaleAfterHours))
+		add(freshness(key+".freshnessHours", c.FreshnessHours, p.Marketo.Schedule))
 		if name := naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region); len(name) > 63 {
 			add(fmt.Errorf("%s.name %q with project %q makes the bucket name %q longer than 63 characters", key, c.Name, d.Project, name))
 		}
@@ -351,6 +363,23 @@ func staleAfter(key string, hours *int) error {
 	return nil
 }
 
+// Margins of the default freshness windows over the schedule: a pull takes
+// minutes; a load waits for the hand-off, the lock, the job and Salesforce.
+const (
+	producerFreshnessMargin = 2
+	consumerFreshnessMargin = 6
+)
+
+// freshness bounds a freshness window: longer than the schedule's interval
+// (or every gap between runs alarms), at most the 7 days an alarm evaluates.
+func freshness(key string, hours *int, schedule string) error {
+	interval := validate.ScheduleHours(schedule)
+	if *hours <= interval || *hours > monitoring.MaxFreshnessHours {
+		return fmt.Errorf("%s must be more than the schedule's %d hours and at most %d, got %d", key, interval, monitoring.MaxFreshnessHours, *hours)
+	}
+	return nil
+}
+
 // keySet describes the keys a JSON object may have; a nil value means the
 // key holds a scalar, a list of scalars, or a free-form map.
 type keySet map[string]keySet
@@ -364,10 +393,11 @@ var (
 	rulesKeys      = keySet{"tooLong": nil, "invalidEmail": nil}
 	filterJobKeys  = keySet{"workerType": nil, "numberOfWorkers": nil, "timeoutMinutes": nil}
 	producerKeys   = keySet{"account": nil, "region": nil, "marketo": marketoKeys, "archiveRetentionDays": nil, "alarmEmail": nil,
-		"alarmTopicArn": nil, "staleAfterHours": nil}
+		"alarmTopicArn": nil, "staleAfterHours": nil, "freshnessHours": nil}
 	consumerKeys = keySet{
 		"name": nil, "account": nil, "region": nil, "salesforce": salesforceKeys, "rules": rulesKeys, "filterJob": filterJobKeys,
 		"eventArchiveRetentionDays": nil, "archiveRetentionDays": nil, "alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil,
+		"freshnessHours": nil,
 	}
 	deploymentKeys = keySet{"project": nil, "producer": producerKeys, "consumers": keySet{listMarker: consumerKeys}}
 )

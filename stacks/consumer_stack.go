@@ -43,6 +43,8 @@ type ConsumerStack struct {
 	HandoffBus     *consumer.HandoffBus
 	// Unprocessed alarms on a run left in inbox/: it was handed off but never processed.
 	Unprocessed *monitoring.StaleObjectsCheck
+	// Monitoring is the dashboard and the freshness, dead-letter and job alarms.
+	Monitoring *monitoring.ConsumerMonitoring
 }
 
 // ConsumerStackName is the stack name users pass to `cdk deploy`.
@@ -122,11 +124,16 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		MaxAge:      awscdk.Duration_Hours(jsii.Number(float64(*c.StaleAfterHours))),
 		Description: jsii.String("A handed-off run is still in inbox/ (its event was missed or its orchestration failed): process it by hand, see the README's operations section."),
 	})
+	watch := monitoring.NewConsumerMonitoring(stack, jsii.String(MonitoringID), &monitoring.ConsumerMonitoringProps{
+		DashboardName: jsii.String(ConsumerStackName(d, c)), Orchestration: orchestration, FilterJob: job, HandoffBus: bus,
+		Unprocessed: unprocessed, Alarms: alarms, FreshnessHours: jsii.Number(float64(*c.FreshnessHours)),
+	})
 
 	output(stack, "HandoffBusArn", bus.EventBus.EventBusArn(), "The producer puts hand-off events here")
 	output(stack, "AlarmTopicArn", alarms.Topic.TopicArn(), alarmTopicHelp)
+	output(stack, "DashboardName", watch.Dashboard.DashboardName(), dashboardHelp)
 	output(stack, "InboxBucketName", inbox.Bucket.BucketName(), "The producer copies runs to inbox/ here")
 	output(stack, "OrchestrationStateMachineArn", orchestration.StateMachine.StateMachineArn(), "Curates and loads each run")
 	output(stack, "SalesforceFlowName", flow.FlowName, "Started by the orchestration once the Salesforce connection is authorised")
-	return &ConsumerStack{Stack: stack, Inbox: inbox, Catalog: catalog, FilterJob: job, SalesforceFlow: flow, Orchestration: orchestration, HandoffBus: bus, Unprocessed: unprocessed}
+	return &ConsumerStack{Stack: stack, Inbox: inbox, Catalog: catalog, FilterJob: job, SalesforceFlow: flow, Orchestration: orchestration, HandoffBus: bus, Unprocessed: unprocessed, Monitoring: watch}
 }

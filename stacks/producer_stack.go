@@ -21,6 +21,8 @@ const (
 	HandoffID    = "Handoff"
 	CompletionID = "HandoffTrigger"
 	MissedRunID  = "MissedRunCheck"
+	// MonitoringID is the dashboard and alarms of either side.
+	MonitoringID = "Monitoring"
 )
 
 // ProducerStackProps configures a ProducerStack.
@@ -38,6 +40,8 @@ type ProducerStack struct {
 	Completion *producer.CompletionRule
 	// MissedRun alarms on a run left in landing/: its completion event was missed.
 	MissedRun *monitoring.StaleObjectsCheck
+	// Monitoring is the dashboard and the freshness and dead-letter alarms.
+	Monitoring *monitoring.ProducerMonitoring
 }
 
 // ProducerStackName is the stack name users pass to `cdk deploy`.
@@ -92,14 +96,21 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 		MaxAge:      awscdk.Duration_Hours(jsii.Number(float64(*d.Producer.StaleAfterHours))),
 		Description: jsii.String("A Marketo run is still in landing/ (its completion event was missed or its hand-off failed): hand it off by hand, see the README's operations section."),
 	})
+	watch := monitoring.NewProducerMonitoring(stack, jsii.String(MonitoringID), &monitoring.ProducerMonitoringProps{
+		DashboardName: jsii.String(ProducerStackName(d)), Flow: flow, Handoff: handoff, Completion: completion, MissedRun: missed,
+		Alarms: alarms, FreshnessHours: jsii.Number(float64(*d.Producer.FreshnessHours)),
+	})
 
 	output(stack, "HandoffRoleArn", handoff.Role.RoleArn(), "Trusted by every consumer's inbox bucket and event bus")
 	output(stack, "MarketoFlowName", flow.FlowName, "Runs on its schedule once the Marketo connection is authorised")
 	output(stack, "LandingBucketName", landing.Bucket.BucketName(), "Landing and archive of Marketo runs")
 	output(stack, "HandoffStateMachineArn", handoff.StateMachine.StateMachineArn(), "Copies each run to the consumers")
 	output(stack, "AlarmTopicArn", alarms.Topic.TopicArn(), alarmTopicHelp)
-	return &ProducerStack{Stack: stack, Landing: landing, Flow: flow, Handoff: handoff, Completion: completion, MissedRun: missed}
+	output(stack, "DashboardName", watch.Dashboard.DashboardName(), dashboardHelp)
+	return &ProducerStack{Stack: stack, Landing: landing, Flow: flow, Handoff: handoff, Completion: completion, MissedRun: missed, Monitoring: watch}
 }
+
+const dashboardHelp = "CloudWatch dashboard of this side: runs, leads, durations, dead letters, alarms"
 
 const alarmTopicHelp = "Every alarm of this stack publishes here: subscribe (and confirm) an address or a central topic"
 

@@ -220,7 +220,8 @@ func TestOrchestration_RunsJobLoadsMovesThenCrawls(t *testing.T) {
 	assert.Equal(t, "CancelSalesforceLoad", s["IsLoadDone"].Default, "a load that outlives its bound is cancelled")
 	// Every lead is accounted for before anything moves: the report, then the rejected rows' metric.
 	assert.Equal(t, "WriteRunReport", s["ComposeRunReport"].Next)
-	assert.Equal(t, "DidSalesforceRejectRows", s["WriteRunReport"].Next)
+	assert.Equal(t, "PublishRunMetrics", s["WriteRunReport"].Next)
+	assert.Equal(t, "DidSalesforceRejectRows", s["PublishRunMetrics"].Next)
 	assert.Equal(t, "MoveCurated", s["DidSalesforceRejectRows"].Default)
 	assert.Equal(t, "MoveCurated", s["PublishRejectedRows"].Next)
 	// Moves come only after the load, and the lock is released before the crawl.
@@ -303,6 +304,9 @@ func TestOrchestration_EveryFailureReleasesTheLockAndFails(t *testing.T) {
 			assert.Contains(t, cdktest.JSON(s.Catch), `"Next":"OrchestrationFailed"`)
 		case name == "ReportCatalogNotRefreshed":
 			assert.Contains(t, cdktest.JSON(s.Catch), `"ErrorEquals":["States.ALL"],"Next":"CatalogAlarmNotSent"`)
+		case name == "PublishRunMetrics":
+			// a JSONata state: the error goes to $.error through Output
+			assert.Contains(t, cdktest.JSON(s.Catch), `"ErrorEquals":["States.ALL"],"Next":"ReleaseLockAfterFailure","Output":"{% $merge([$states.input, {\"error\": $states.errorOutput}]) %}"`, name)
 		case catalogPhase[name]:
 			// after the lock is released: see TestOrchestration_AFailedCrawlAlarmsButDoesNotFailTheRun
 		default:

@@ -86,7 +86,7 @@ func (o *orchestration) reportRun(then sfn.IChainable) sfn.IChainable {
 	o.catch(write)
 	publish := o.publishRejectedRows()
 	publish.Next(then)
-	return compose.Next(write).Next(sfn.NewChoice(o.scope, jsii.String("DidSalesforceRejectRows"), nil).
+	return compose.Next(write).Next(o.publishRunMetrics()).Next(sfn.NewChoice(o.scope, jsii.String("DidSalesforceRejectRows"), nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.runReport.rejected"), jsii.Number(0)), publish, nil).
 		Otherwise(then))
 }

@@ -68,6 +68,7 @@ type OrchestrationStateMachineProps struct {
 type OrchestrationStateMachine struct {
 	constructs.Construct
 	StateMachine sfn.StateMachine
+	flowName     *string
 	Role         awsiam.Role
 	// RunLock holds at most one item: the execution that owns curated/.
 	RunLock    awsdynamodb.Table
@@ -134,7 +135,7 @@ func NewOrchestrationStateMachine(scope constructs.Construct, id *string, props 
 	catalogAlarm := newCatalogAlarmRule(this, props.CrawlerName, parts.AlarmTopic)
 	rejected := newRejectedRowsAlarm(this, props)
 	parts.Alarms.Notify(rejected)
-	return &OrchestrationStateMachine{Construct: this, StateMachine: parts.StateMachine, Role: role, RunLock: lock, Monitoring: parts,
+	return &OrchestrationStateMachine{Construct: this, StateMachine: parts.StateMachine, flowName: props.SalesforceFlowName, Role: role, RunLock: lock, Monitoring: parts,
 		CatalogAlarmRule: catalogAlarm, RejectedRowsAlarm: rejected}
 }
 
@@ -151,7 +152,7 @@ type orchestration struct {
 
 // catch routes every error of a task to the failure path.
 func (o *orchestration) catch(t sfn.TaskStateBase) {
-	t.AddCatch(o.failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	t.AddCatch(o.failed, workflow.CatchNamingState("$.error"))
 }
 
 // failWith records why a Choice gave up, then takes the failure path.
@@ -159,6 +160,7 @@ func (o *orchestration) failWith(id, cause string) sfn.IChainable {
 	return sfn.NewPass(o.scope, jsii.String(id), &sfn.PassProps{
 		Result:     sfn.Result_FromObject(&map[string]interface{}{"Error": id, "Cause": cause}),
 		ResultPath: jsii.String("$.error"),
+		Assign:     workflow.NoteFailedState(),
 	}).Next(o.failed)
 }
 
@@ -168,6 +170,7 @@ func (o *orchestration) failKeepingLock(id, cause string) sfn.IChainable {
 	return sfn.NewPass(o.scope, jsii.String(id), &sfn.PassProps{
 		Result:     sfn.Result_FromObject(&map[string]interface{}{"Error": id, "Cause": cause}),
 		ResultPath: jsii.String("$.error"),
+		Assign:     workflow.NoteFailedState(),
 	}).Next(o.fail)
 }
 
@@ -184,11 +187,12 @@ func (o *orchestration) wait(id string, seconds float64) sfn.Wait {
 }
 
 func (o *orchestration) build() sfn.IChainable {
-	// No file was moved. The cause is that of the step that gave up (its
-	// error name is in the history: a Fail state may not re-raise States.*).
+	// No file was moved. The cause names the run, the step that gave up and
+	// its cause (its error name is in the history: a Fail state may not
+	// re-raise States.*).
 	fail := sfn.NewFail(o.scope, jsii.String("OrchestrationFailed"), &sfn.FailProps{
 		Error:     jsii.String("OrchestrationFailed"),
-		CausePath: jsii.String("$.error.Cause"),
+		CausePath: workflow.FailureCausePath("$.run.runId", "$.error.Cause"),
 	})
 	release := o.releaseLock("ReleaseLockAfterFailure")
 	// Not owning the lock (or failing to release it) must not hide the failure.
@@ -388,10 +392,10 @@ func (o *orchestration) moveFiles(then sfn.IChainable) sfn.IChainable {
 	curated := s3steps.ForEachObject(o.scope, "MoveCurated", o.bucket, "$.run.curatedPrefix", "$.movedCurated", 40,
 		s3steps.Move(o.scope, s3steps.MoveIDs{Copy: "CopyCuratedToProcessed", Delete: "DeleteCuratedObject", Done: "CuratedObjectMoved"},
 			o.bucket, CuratedPrefix, ProcessedPrefix, "States.Format('{}{}', $.run.processedPrefix, $.fileName)"))
-	curated.AddCatch(o.failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	curated.AddCatch(o.failed, workflow.CatchNamingState("$.error"))
 	source := s3steps.ForEachObject(o.scope, "ArchiveSource", o.bucket, "$.run.sourcePrefix", "$.archivedSource", 40,
 		s3steps.Move(o.scope, s3steps.MoveIDs{Copy: "CopySourceToArchive", Delete: "DeleteSourceObject", Done: "SourceObjectArchived"},
 			o.bucket, SourcePrefix, ArchivePrefix, "States.Format('{}{}', $.run.archivePrefix, $.fileName)"))
-	source.AddCatch(o.failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	source.AddCatch(o.failed, workflow.CatchNamingState("$.error"))
 	return sfn.Chain_Start(curated).Next(source).Next(o.releaseLockAfterSuccess("ReleaseRunLock", then))
 }

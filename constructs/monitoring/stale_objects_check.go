@@ -12,10 +12,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/metrics"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/internal/workflow"
 )
@@ -68,8 +70,16 @@ type StaleObjectsCheck struct {
 	StateMachine sfn.StateMachine
 	Role         awsiam.Role
 	Rule         awsevents.Rule
-	Alarm        awscloudwatch.Alarm
-	Monitoring   workflow.Parts
+	// DeadLetterQueue holds schedule events that could not start a check.
+	DeadLetterQueue awssqs.Queue
+	Alarm           awscloudwatch.Alarm
+	Monitoring      workflow.Parts
+	dimensions      map[string]*string
+}
+
+// MetricStaleObjects is the number of stale objects each check found (maximum per hour by default).
+func (c *StaleObjectsCheck) MetricStaleObjects(opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return metrics.Pipeline(StaleMetricName, c.dimensions, metrics.Options(awscloudwatch.Stats_MAXIMUM(), opts))
 }
 
 func (p *StaleObjectsCheckProps) validate() error {
@@ -115,7 +125,7 @@ func NewStaleObjectsCheck(scope constructs.Construct, id *string, props *StaleOb
 	workflow.SuppressWildcards(role, "cloudwatch:PutMetricData supports only Resource '*'; a Deny statement limits it to the leadbridge namespace.",
 		`/^Resource::\*$/g`)
 
-	target, _ := workflow.NewEventTarget(this, parts.StateMachine)
+	target, dlq := workflow.NewEventTarget(this, parts.StateMachine)
 	rule := awsevents.NewRule(this, jsii.String("Schedule"), &awsevents.RuleProps{
 		Description: jsii.String(fmt.Sprintf("Looks for objects under %s older than %s.", prefix, *maxAge.ToHumanString())),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(checkMinutes))),
@@ -130,14 +140,8 @@ func NewStaleObjectsCheck(scope constructs.Construct, id *string, props *StaleOb
 	// or without any report, raise the alarm (CloudWatch guide,
 	// alarms-and-missing-data: breaching missing points count as breaching).
 	alarm := awscloudwatch.NewAlarm(this, jsii.String("StaleObjectsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String(*description + " No report from the check also alarms."),
-		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace:     jsii.String(MetricNamespace),
-			MetricName:    jsii.String(StaleMetricName),
-			DimensionsMap: &dimensions,
-			Statistic:     jsii.String("Maximum"),
-			Period:        awscdk.Duration_Hours(jsii.Number(1)),
-		}),
+		AlarmDescription:   jsii.String(*description + " No report from the check also alarms."),
+		Metric:             metrics.Pipeline(StaleMetricName, dimensions, metrics.Options(awscloudwatch.Stats_MAXIMUM(), nil)),
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(3),
 		DatapointsToAlarm:  jsii.Number(2),
@@ -145,7 +149,8 @@ func NewStaleObjectsCheck(scope constructs.Construct, id *string, props *StaleOb
 		TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
 	})
 	props.Alarms.Notify(alarm)
-	return &StaleObjectsCheck{Construct: this, StateMachine: parts.StateMachine, Role: role, Rule: rule, Alarm: alarm, Monitoring: parts}
+	return &StaleObjectsCheck{Construct: this, StateMachine: parts.StateMachine, Role: role, Rule: rule, DeadLetterQueue: dlq, Alarm: alarm,
+		Monitoring: parts, dimensions: dimensions}
 }
 
 // checkDefinition pages through the prefix, counting objects older than

@@ -42,7 +42,7 @@ func TestStaleObjectsCheck_AlarmsOnStaleObjectsAndOnSilence(t *testing.T) {
 	assert.Contains(t, cdktest.JSON(stale["Dimensions"]), `{"Name":"Prefix","Value":"landing/"}`)
 	assert.NotEmpty(t, stale["AlarmActions"])
 	// ... and a schedule starts the check more often than the alarm's period.
-	rule := tpl.Only(t, "AWS::Events::Rule")
+	rule := tpl.OnlyWhere(t, "AWS::Events::Rule", `"ScheduleExpression"`)
 	assert.Equal(t, "rate(30 minutes)", rule["ScheduleExpression"])
 }
 

@@ -60,6 +60,7 @@ type HandoffStateMachineProps struct {
 type HandoffStateMachine struct {
 	constructs.Construct
 	StateMachine sfn.StateMachine
+	flowName     *string
 	// Role has the fixed RoleName that consumer bucket and bus policies trust.
 	Role       awsiam.Role
 	Monitoring workflow.Parts
@@ -127,9 +128,10 @@ func NewHandoffStateMachine(scope constructs.Construct, id *string, props *Hando
 	parts := workflow.NewStateMachine(this, &workflow.Props{
 		Definition: h.build(), Role: role, Timeout: timeout, AlarmEmail: props.AlarmEmail,
 	})
+	workflow.PutMetricsOnlyInNamespace(role)
 	workflow.SuppressWildcards(role, "Runs are folders of objects: the role reads and deletes landing/*, writes archive/* and each consumer's inbox/*.",
 		`/^Resource::.*\/(landing|archive|inbox)\/\*$/g`)
-	return &HandoffStateMachine{Construct: this, StateMachine: parts.StateMachine, Role: role, Monitoring: parts}
+	return &HandoffStateMachine{Construct: this, StateMachine: parts.StateMachine, flowName: props.FlowName, Role: role, Monitoring: parts}
 }
 
 // handoffDefinition builds the states; it keeps the props at hand.
@@ -140,15 +142,15 @@ type handoffDefinition struct {
 }
 
 func (h *handoffDefinition) build() sfn.IChainable {
-	// Nothing is archived that every consumer does not have. The cause is
-	// that of the step that failed after its retries (its error name is in
-	// the history: a Fail state may not re-raise a States.* error).
+	// Nothing is archived that every consumer does not have. The cause names
+	// the run, the step that failed after its retries and its cause (its
+	// error name is in the history: a Fail state may not re-raise a States.* error).
 	failed := sfn.NewFail(h.scope, jsii.String("HandoffFailed"), &sfn.FailProps{
 		Error:     jsii.String("HandoffFailed"),
-		CausePath: jsii.String("$.error.Cause"),
+		CausePath: workflow.FailureCausePath("$.run.runId", "$.error.Cause"),
 	})
 	catch := func(t sfn.TaskStateBase) {
-		t.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+		t.AddCatch(failed, workflow.CatchNamingState("$.error"))
 	}
 
 	flowName := *h.props.FlowName
@@ -181,11 +183,11 @@ func (h *handoffDefinition) build() sfn.IChainable {
 		concurrency = *h.props.CopyConcurrency
 	}
 	copyMap := s3steps.ForEachObject(h.scope, "CopyToConsumers", h.landing, "$.run.sourcePrefix", "$.copied", concurrency, h.copyToConsumers())
-	copyMap.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	copyMap.AddCatch(failed, workflow.CatchNamingState("$.error"))
 	archive := s3steps.Move(h.scope, s3steps.MoveIDs{Copy: "CopyToArchive", Delete: "DeleteLandedObject", Done: "ObjectArchived"},
 		h.landing, LandingPrefix, ArchivePrefix, "States.Format('{}{}', $.run.archivePrefix, $.fileName)")
 	archiveMap := s3steps.ForEachObject(h.scope, "ArchiveRun", h.landing, "$.run.sourcePrefix", "$.archivedNow", concurrency, archive)
-	archiveMap.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	archiveMap.AddCatch(failed, workflow.CatchNamingState("$.error"))
 
 	notify := h.notifyConsumers(catch)
 	notify.Next(sfn.NewSucceed(h.scope, jsii.String("HandedOff"), nil))
@@ -195,10 +197,10 @@ func (h *handoffDefinition) build() sfn.IChainable {
 	// run whose files they already archived as done. The count comes from the archive.
 	recount := s3steps.ForEachObject(h.scope, "CountArchivedRun", h.landing, "$.run.archivePrefix", "$.copied", concurrency,
 		s3steps.Done(h.scope, "ObjectAlreadyHandedOff"))
-	recount.AddCatch(failed, &sfn.CatchProps{ResultPath: jsii.String("$.error")})
+	recount.AddCatch(failed, workflow.CatchNamingState("$.error"))
 	recount.Next(notify.first)
 
-	handOff := sfn.Chain_Start(copyMap).Next(archiveMap).Next(notify.first)
+	handOff := sfn.Chain_Start(copyMap).Next(archiveMap).Next(h.publishObjectsHandedOff(catch)).Next(notify.first)
 	alreadyDone := sfn.NewChoice(h.scope, jsii.String("WasRunArchived"), nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.archived.count"), jsii.Number(0)), recount, nil).
 		Otherwise(sfn.NewSucceed(h.scope, jsii.String("RunWroteNoFiles"), nil))

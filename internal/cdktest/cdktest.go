@@ -72,6 +72,22 @@ func (tpl Template) Only(t testing.TB, typ string) map[string]any {
 	return nil
 }
 
+// OnlyWhere returns the properties of the one resource of typ whose
+// properties' JSON contains text.
+func (tpl Template) OnlyWhere(t testing.TB, typ, text string) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, r := range tpl.Resources(typ) {
+		if props, _ := r["Properties"].(map[string]any); strings.Contains(JSON(props), text) {
+			found = append(found, props)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want exactly one %s with %s, got %d", typ, text, len(found))
+	}
+	return found[0]
+}
+
 // JSON renders any template value as compact JSON, for substring checks.
 func JSON(v any) string {
 	data, _ := json.Marshal(v)

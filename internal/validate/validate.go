@@ -64,6 +64,20 @@ func Schedule(key, value string) error {
 	return nil
 }
 
+// ScheduleHours is the interval of a valid rate(...) schedule in hours.
+func ScheduleHours(value string) int {
+	m := schedulePattern.FindStringSubmatch(value)
+	if m == nil {
+		return 0
+	}
+	n := 0
+	fmt.Sscan(m[1], &n)
+	if m[2] == "days" {
+		return n * 24
+	}
+	return n
+}
+
 // Required checks that a string is not empty.
 func Required(key, value string) error {
 	if value == "" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -87,6 +88,9 @@ type Parts struct {
 	LogGroup     awslogs.LogGroup
 	AlarmTopic   awssns.Topic
 	Alarm        awscloudwatch.Alarm
+	// FailureRule sends each execution that does not succeed, by name and
+	// cause, to the alarm topic.
+	FailureRule awsevents.Rule
 	// Alarms is where this state machine's alarms go; other alarms of the
 	// same construct can be added to it with Alarms.Notify.
 	Alarms *AlarmTopic
@@ -109,8 +113,11 @@ func LogGroupName(scope constructs.Construct) string {
 	return LogGroupPrefix + notInLogGroupName.ReplaceAllString(*scope.Node().Path(), "-")
 }
 
-// NewStateMachine creates a standard state machine that logs every state
-// (with data), traces with X-Ray, and alarms on any execution that does not succeed.
+// NewStateMachine creates a standard state machine that logs errors (with
+// data) to a retained log group, traces with X-Ray, and alarms on any
+// execution that does not succeed. Level ERROR logs the failed task, its
+// error and input, and the failed execution, not every state of every run:
+// Logs charges per GB ingested, and a Distributed Map logs each child.
 func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 	logs := awslogs.NewLogGroup(scope, jsii.String(LogGroupID), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(LogGroupName(scope)),
@@ -125,7 +132,7 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 		TracingEnabled: jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          logs,
-			Level:                awsstepfunctions.LogLevel_ALL,
+			Level:                awsstepfunctions.LogLevel_ERROR,
 			IncludeExecutionData: jsii.Bool(true),
 		},
 	})
@@ -158,13 +165,19 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	alarms.Notify(alarm)
+	failureRule := newFailureRule(scope, sm, logs, alarms)
 
 	// Log delivery and X-Ray APIs have no resource-level permissions.
 	cdknag.NagSuppressions_AddResourceSuppressions(props.Role, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("CloudWatch Logs delivery and X-Ray trace APIs support only Resource '*' (added by CDK for logging ALL and tracing)."),
+		Reason:    jsii.String("CloudWatch Logs delivery and X-Ray trace APIs support only Resource '*' (added by CDK for logging and tracing)."),
 		AppliesTo: &[]interface{}{"Resource::*"},
 	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(sm, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SF1"),
+		Reason: jsii.String("Logs at level ERROR with execution data by choice: every failed state with its input, error and cause, and the " +
+			"failed execution; the full history of every execution stays in Step Functions (90 days). ALL would log each state of each run."),
+	}}, jsii.Bool(false))
 	// A Distributed Map starts, describes and stops its own child executions,
 	// whose names are not known in advance.
 	cdknag.NagSuppressions_AddResourceSuppressions(sm, &[]*cdknag.NagPackSuppression{{
@@ -174,7 +187,7 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:(<AWS::Partition>|[^:]+):states:[^:]+:\d{12}:(stateMachine|execution|mapRun):.*\*$/g`)},
 		},
 	}}, jsii.Bool(true))
-	return Parts{StateMachine: sm, LogGroup: logs, AlarmTopic: alarms.Topic, Alarm: alarm, Alarms: alarms}
+	return Parts{StateMachine: sm, LogGroup: logs, AlarmTopic: alarms.Topic, Alarm: alarm, FailureRule: failureRule, Alarms: alarms}
 }
 
 // SuppressWildcards records, on a role and its policies, why the AwsSolutions-IAM5

@@ -36,7 +36,7 @@ EVALUATOR = Path(__file__).with_name("iam_simulate.mjs")
 # prefix, action, [a text the statement's Resource must contain]); an action ending in `*` covers the
 # actions it starts. The logical ID prefix is the construct path, so a key covers every consumer.
 UNUSED_BY_DESIGN = {
-    ("HandoffRoleDefaultPolicy", "logs:*"): "Step Functions delivers execution logs with the role (logging ALL); "
+    ("HandoffRoleDefaultPolicy", "logs:*"): "Step Functions delivers execution logs with the role (logging ERROR); "
                                              "the emulator writes no logs. Resource '*' is the only one those APIs take.",
     ("HandoffRoleDefaultPolicy", "xray:*"): "X-Ray tracing of the state machine; not emulated. Resource '*' only.",
     ("OrchestrationRoleDefaultPolicy", "logs:*"): "as for the hand-off role: execution log delivery, not emulated.",
@@ -91,6 +91,9 @@ NOT_EXERCISED = {
     "LeadsCatalogKey": "the KMS key policy (CDK's default: the account administers the key)",
     "AccessLogsPolicy": "S3 server access log delivery (logging.s3.amazonaws.com)",
     "DeadLetterQueuePolicy": "EventBridge's delivery to a rule's dead-letter queue",
+    "FailedExecutionRuleEventsRole": "the failed-execution rules' publish to the alarm topic: moto's Step Functions "
+                                     "emits no \"Step Functions Execution Status Change\" events",
+    "FilterJobFailedEventsRole": "the Glue job failure rule's publish to the alarm topic (Glue job runs are not emulated)",
 }
 
 

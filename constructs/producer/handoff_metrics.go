@@ -1,0 +1,50 @@
+package producer
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/metrics"
+	"github.com/leadbridge/leadbridge/internal/workflow"
+)
+
+// ObjectsHandedOffMetric counts, per flow (in workflow.MetricNamespace), the
+// objects a hand-off copied to every consumer and archived.
+const ObjectsHandedOffMetric = "ObjectsHandedOff"
+
+// publishObjectsHandedOff puts the number of objects of the run just copied
+// and archived on the flow's ObjectsHandedOff metric. A failure to publish
+// fails the hand-off before any consumer is told, and a redrive repeats it.
+func (h *handoffDefinition) publishObjectsHandedOff(catch func(sfn.TaskStateBase)) sfn.TaskStateBase {
+	task := tasks.NewCallAwsService(h.scope, jsii.String("PublishObjectsHandedOff"), &tasks.CallAwsServiceProps{
+		Service: jsii.String("cloudwatch"),
+		Action:  jsii.String("putMetricData"),
+		Parameters: &map[string]interface{}{
+			"Namespace": workflow.MetricNamespace,
+			"MetricData": []map[string]interface{}{{
+				"MetricName": ObjectsHandedOffMetric,
+				"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": h.props.FlowName}},
+				"Unit":       "Count",
+				"Value":      sfn.JsonPath_NumberAt(jsii.String("$.copied.objectCount")),
+			}},
+		},
+		// PutMetricData takes no resource; workflow.PutMetricsOnlyInNamespace limits it.
+		IamAction:    jsii.String("cloudwatch:PutMetricData"),
+		IamResources: jsii.Strings("*"),
+		ResultPath:   sfn.JsonPath_DISCARD(),
+	})
+	workflow.Retriable(task)
+	catch(task)
+	return task
+}
+
+// MetricObjectsHandedOff counts the objects handed off (sum per hour by default).
+func (h *HandoffStateMachine) MetricObjectsHandedOff(opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return metrics.Pipeline(ObjectsHandedOffMetric, map[string]*string{"Flow": h.flowName}, opts)
+}
+
+// MetricExecutionTime is how long hand-offs took, in milliseconds (maximum by default).
+func (h *HandoffStateMachine) MetricExecutionTime(opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return h.StateMachine.MetricTime(metrics.Options(awscloudwatch.Stats_MAXIMUM(), opts))
+}

@@ -1,0 +1,62 @@
+// Package metrics names the CloudWatch metrics the constructs' MetricXxx
+// helpers return: AppFlow's own, and the pipeline's (namespace leadbridge),
+// so that dashboards and alarms read the same metric as its publisher writes.
+package metrics
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/workflow"
+)
+
+// AppFlowNamespace holds AppFlow's metrics, with the one dimension FlowName:
+// FlowExecutionsStarted, FlowExecutionsFailed, FlowExecutionsSucceeded,
+// FlowExecutionTime (ms) and FlowExecutionRecordsProcessed (AppFlow guide,
+// monitoring-cloudwatch).
+const AppFlowNamespace = "AWS/AppFlow"
+
+// AppFlow is one of AppFlow's metrics for a flow, by default the sum per hour.
+func AppFlow(flowName *string, metricName string, opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return with(awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(AppFlowNamespace), MetricName: jsii.String(metricName),
+		DimensionsMap: &map[string]*string{"FlowName": flowName},
+	}), opts)
+}
+
+// Pipeline is one of the pipeline's own metrics, by default the sum per hour.
+func Pipeline(metricName string, dimensions map[string]*string, opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return with(awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(workflow.MetricNamespace), MetricName: jsii.String(metricName), DimensionsMap: &dimensions,
+	}), opts)
+}
+
+// Hourly is the default of the helpers: runs are hours apart.
+var Hourly = &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1))}
+
+func with(m awscloudwatch.Metric, opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	m = m.With(Hourly)
+	if opts != nil {
+		m = m.With(opts)
+	}
+	return m
+}
+
+// Options is opts over the hourly default, with another default statistic.
+func Options(statistic *string, opts *awscloudwatch.MetricOptions) *awscloudwatch.MetricOptions {
+	out := *Hourly
+	out.Statistic = statistic
+	if opts != nil {
+		if opts.Statistic != nil {
+			out.Statistic = opts.Statistic
+		}
+		if opts.Period != nil {
+			out.Period = opts.Period
+		}
+		out.Label = opts.Label
+	}
+	return &out
+}
+
+// FiveMinutes is the period of alarms that fire on one data point.
+var FiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))

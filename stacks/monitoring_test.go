@@ -1,0 +1,159 @@
+package stacks_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/leadbridge/leadbridge/internal/cdktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// alarmProps returns the properties of the stack's alarm whose logical ID contains id.
+func alarmProps(t *testing.T, tpl cdktest.Template, id string) map[string]any {
+	t.Helper()
+	for logicalID, a := range tpl.Resources("AWS::CloudWatch::Alarm") {
+		if strings.Contains(logicalID, id) {
+			return a["Properties"].(map[string]any)
+		}
+	}
+	t.Fatalf("no alarm %s", id)
+	return nil
+}
+
+func TestApp_EveryStateMachineLogsErrorsWithDataToARetainedLogGroup(t *testing.T) {
+	for _, stack := range allStacks(exampleApp(t)) {
+		tpl := cdktest.Synth(t, stack)
+		groups := tpl.Resources("AWS::Logs::LogGroup")
+		for id, sm := range tpl.Resources("AWS::StepFunctions::StateMachine") {
+			logging := sm["Properties"].(map[string]any)["LoggingConfiguration"].(map[string]any)
+			assert.Equal(t, "ERROR", logging["Level"], id)
+			assert.Equal(t, true, logging["IncludeExecutionData"], id)
+			ref := cdktest.JSON(logging["Destinations"])
+			found := false
+			for gid, g := range groups {
+				if strings.Contains(ref, `"`+gid+`"`) {
+					found = true
+					assert.Equal(t, "Retain", g["DeletionPolicy"], gid)
+					assert.Equal(t, 365.0, g["Properties"].(map[string]any)["RetentionInDays"], gid)
+				}
+			}
+			assert.True(t, found, "%s logs to a log group of its stack", id)
+		}
+	}
+}
+
+func TestApp_EveryFailedExecutionIsSentByNameAndCauseToTheAlarmTopic(t *testing.T) {
+	for _, stack := range allStacks(exampleApp(t)) {
+		tpl := cdktest.Synth(t, stack)
+		machines := tpl.Resources("AWS::StepFunctions::StateMachine")
+		rules := 0
+		for id, r := range tpl.Resources("AWS::Events::Rule") {
+			props := r["Properties"].(map[string]any)
+			pattern := cdktest.JSON(props["EventPattern"])
+			if !strings.Contains(pattern, "Step Functions Execution Status Change") {
+				continue
+			}
+			rules++
+			// THEN it matches every unsuccessful end of one of this stack's state machines ...
+			assert.Contains(t, pattern, `"status":["FAILED","TIMED_OUT","ABORTED"]`, id)
+			assert.Contains(t, pattern, `"source":["aws.states"]`, id)
+			// ... and tells the alarm topic the execution, its error and cause.
+			target := cdktest.JSON(props["Targets"])
+			assert.Contains(t, target, `"Ref":"`, id)
+			assert.Contains(t, target, `Alarms`, id)
+			for _, path := range []string{"$.detail.name", "$.detail.error", "$.detail.cause", "$.detail.executionArn"} {
+				assert.Contains(t, target, path, id)
+			}
+		}
+		assert.Equal(t, len(machines), rules, "%s: one failure rule per state machine", *stack.StackName())
+	}
+}
+
+func TestApp_FreshnessAlarmsFireWhenNothingRunsForTheWindow(t *testing.T) {
+	app := exampleApp(t)
+	cases := map[string]struct {
+		tpl        cdktest.Template
+		id, metric string
+		hours      float64
+	}{
+		"producer": {cdktest.Synth(t, app.Producer.Stack), "NoMarketoPullAlarm", "FlowExecutionsSucceeded", 26},
+		"consumer": {cdktest.Synth(t, app.Consumers[0].Stack), "NoLoadAlarm", "RunsReported", 30},
+	}
+	for name, c := range cases {
+		a := alarmProps(t, c.tpl, c.id)
+		// THEN an hour without a success counts against it, missing data too:
+		assert.Equal(t, c.metric, a["MetricName"], name)
+		assert.Equal(t, "Sum", a["Statistic"], name)
+		assert.Equal(t, 3600.0, a["Period"], name)
+		assert.Equal(t, "LessThanThreshold", a["ComparisonOperator"], name)
+		assert.Equal(t, 1.0, a["Threshold"], name)
+		assert.Equal(t, "breaching", a["TreatMissingData"], name, "nothing running at all must alarm")
+		// ... and it fires only when every hour of the window had none.
+		assert.Equal(t, c.hours, a["EvaluationPeriods"], name)
+		assert.Equal(t, c.hours, a["DatapointsToAlarm"], name)
+		assert.NotEmpty(t, a["AlarmActions"], name)
+	}
+}
+
+func TestApp_AnyDeadLetterAlarmsAndAFailedGlueRunIsSentToTheAlarmTopic(t *testing.T) {
+	app := exampleApp(t)
+	for _, stack := range allStacks(app) {
+		tpl := cdktest.Synth(t, stack)
+		queues := tpl.Resources("AWS::SQS::Queue")
+		watched := 0
+		for id, a := range tpl.Resources("AWS::CloudWatch::Alarm") {
+			p := a["Properties"].(map[string]any)
+			if p["MetricName"] != "ApproximateNumberOfMessagesVisible" {
+				continue
+			}
+			watched++
+			assert.Equal(t, "Maximum", p["Statistic"], id)
+			assert.Equal(t, 1.0, p["Threshold"], id)
+			assert.Equal(t, "GreaterThanOrEqualToThreshold", p["ComparisonOperator"], id)
+			assert.NotEmpty(t, p["AlarmActions"], id)
+		}
+		assert.Equal(t, len(queues), watched, "%s: every dead-letter queue has an alarm", *stack.StackName())
+	}
+	consumer := cdktest.Synth(t, app.Consumers[0].Stack)
+	rule := consumer.OnlyWhere(t, "AWS::Events::Rule", `"Glue Job State Change"`)
+	pattern := cdktest.JSON(rule["EventPattern"])
+	assert.Contains(t, pattern, `"jobName":["leadbridge-sales-filter-leads"]`)
+	assert.Contains(t, pattern, `"state":["FAILED","TIMEOUT","ERROR"]`)
+	assert.Contains(t, cdktest.JSON(rule["Targets"]), "$.detail.jobRunId")
+}
+
+func TestApp_EachSideHasADashboardOfItsOwnMetrics(t *testing.T) {
+	app := exampleApp(t)
+	want := map[string][]string{
+		"leadbridge-producer": {"FlowExecutionsSucceeded", "FlowExecutionRecordsProcessed", "ExecutionsSucceeded", "ExecutionTime",
+			"ObjectsHandedOff", "ApproximateNumberOfMessagesVisible"},
+		"leadbridge-consumer-sales": {"ExecutionsStarted", "LockWaitSeconds", "LeadsRead", "LeadsSent", "LeadsLoaded", "RejectedRows",
+			"LeadsDropped", "glue.driver.aggregate.elapsedTime", "TriggeredRules", "ApproximateNumberOfMessagesVisible"},
+	}
+	for _, stack := range allStacks(app) {
+		metrics, ok := want[*stack.StackName()]
+		if !ok {
+			continue
+		}
+		tpl := cdktest.Synth(t, stack)
+		dashboard := tpl.Only(t, "AWS::CloudWatch::Dashboard")
+		assert.Equal(t, *stack.StackName(), dashboard["DashboardName"])
+		body := cdktest.JSON(dashboard["DashboardBody"])
+		for _, m := range metrics {
+			assert.Contains(t, body, m, *stack.StackName())
+		}
+	}
+}
+
+func TestApp_RunMetricsAreThoseTheDashboardAndAlarmsRead(t *testing.T) {
+	// GIVEN the consumer's orchestration definition
+	def := cdktest.Synth(t, exampleApp(t).Consumers[0].Stack).StateMachineDefinition(t, "OrchestrationStateMachine")
+	publish := cdktest.JSON(def.States["PublishRunMetrics"].Raw["Arguments"])
+	// THEN it publishes every metric the freshness alarm and dashboard read, per flow
+	for _, m := range []string{"RunsReported", "LeadsRead", "LeadsSent", "LeadsLoaded", "LockWaitSeconds", "LeadsDropped"} {
+		assert.Contains(t, publish, m)
+	}
+	assert.Contains(t, publish, `leadbridge-sales-salesforce-leads`)
+	require.Contains(t, publish, `"Namespace":"leadbridge"`)
+}
