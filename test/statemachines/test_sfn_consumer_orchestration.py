@@ -191,6 +191,7 @@ def test_failed_glue_job_moves_nothing_and_skips_salesforce(aws, consumer):
 
     assert ex.status == "FAILED", ex
     assert "States.TaskFailed" in failed_steps(ex)
+    assert ex.cause.startswith("run run-6 stopped at state RunFilterJob: "), "the failure names run and state"
     assert len(aws.glue_jobs.runs) == 1, "a failed run is the job's answer: it must not be rerun"
     assert aws.appflow.calls == []
     assert_nothing_moved(c, "run-6", curated_expected=False)
@@ -234,6 +235,7 @@ def test_salesforce_load_error_moves_nothing_and_fails(aws, consumer):
 
     assert ex.status == "FAILED", ex
     assert "LoadFailed" in ex.entered
+    assert ex.cause.startswith("run run-8 stopped at state LoadFailed: The Salesforce flow run ended"), ex.cause
     assert ex.entered.count("DescribeSalesforceLoad") == 3
     assert_nothing_moved(c, "run-8", curated_expected=True)  # curated stays for a re-drive
     assert c.lock() is None
