@@ -19,7 +19,7 @@ CDK_CONFIG := $(if $(CONFIG),-c config=$(CONFIG),)
 # jsii starts Node for every Go test binary: use the project's Node 22.
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: synth test test-go lint test-python bench deps clean bootstrap deploy diff
+.PHONY: synth test test-go lint test-python bench deps clean bootstrap deploy diff recover
 
 # require names the variables a target needs, e.g. $(call require,STACK PROFILE).
 require = $(foreach v,$(1),$(if $($(v)),,$(error $(v) is required, e.g. make $@ $(v)=...)))
@@ -44,6 +44,11 @@ deploy: node_modules/.installed go.sum
 diff: node_modules/.installed go.sum
 	$(call require,STACK PROFILE)
 	$(CDK) diff $(STACK) --profile $(PROFILE) $(CDK_CONFIG)
+
+## recover: start a new execution with the input of a failed one (EXECUTION=<execution ARN>, PROFILE; DRY_RUN=1 only prints)
+recover: $(VENV)/.installed
+	$(call require,EXECUTION PROFILE)
+	AWS_PROFILE=$(PROFILE) $(PY) tools/recover.py $(if $(DRY_RUN),--dry-run,) $(EXECUTION)
 
 ## test: Go tests, cfn-lint on the synthesized templates, the Glue job on Spark, the state machines on moto
 test: synth $(VENV)/.installed

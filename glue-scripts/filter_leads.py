@@ -97,6 +97,23 @@ APPFLOW_MAX_SOURCE_FILE_BYTES = 125 * 1000 * 1000
 
 DEFAULT_MAX_ROWS_PER_FILE = 500_000
 
+# THE ONE ASSUMPTION ABOUT APPFLOW'S ERROR FILES. With FailOnFirstError false, AppFlow writes the
+# records Salesforce refused under the flow's ErrorHandlingConfig location; no AWS page documents
+# those files (the AppFlow API reference's ErrorHandlingConfig names only bucket and prefix; the
+# Salesforce connector page says nothing of them). Assumed: JSON Lines anywhere under
+# <errors prefix>/<flow>/<execution id>/, one object per refused record holding the record's
+# destination fields by their Salesforce names (so the upsert field, e.g. Marketo_Id__c) and the
+# reason under one of APPFLOW_ERROR_MESSAGE_FIELDS. Only the upsert field is relied on: a record
+# without one of the message fields keeps its whole JSON as its error. docs/first-run.md has the
+# check that confirms it on the first run with a refused row.
+APPFLOW_ERROR_MESSAGE_FIELDS = ("error", "errorMessage", "message")
+
+
+def appflow_error_record(fields: dict, message: str) -> dict:
+    """One refused record as assumed above (the test doubles write error files with this)."""
+    return {**fields, APPFLOW_ERROR_MESSAGE_FIELDS[0]: message}
+
+
 _REASON = "reason"
 _SUPERSEDED = "_superseded"
 # Prefix of the per-rule repair flags label_leads() adds; tally() sums them.

@@ -4,10 +4,15 @@ synthesized. The Glue script itself is tested on Spark in glue-scripts/tests.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
+from collections import Counter
 import uuid
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 from moto.glue import exceptions as glue_exceptions
 from moto.moto_api import state_manager
@@ -15,6 +20,9 @@ from moto.moto_api import state_manager
 import moto_patches
 from api_model_check import output_problems
 from harness import client_error
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue-scripts"))
+from filter_leads import appflow_error_record  # noqa: E402  the one place the error-file format is assumed
 
 
 def marketo_run_prefix(flow_name: str, execution_id: str) -> str:
@@ -55,6 +63,9 @@ class FakeAppFlow:
         self.rejected_records = 0          # records the destination refuses in a run that ends Successful
         self.page_size = 100               # records per DescribeFlowExecutionRecords page (API maximum 100)
         self.cancel_steps = 1              # listings a cancelled run stays CancelStarted
+        self.refused_keys: set[str] = set()  # upsert keys (MarketoId) the destination refuses, in any run
+        # (account, flow, upsert key) -> times a Successful run loaded that row (refused rows excluded)
+        self.loads: Counter = Counter()
         self._runs: list[dict] = []
         self._by_token: dict[tuple, dict] = {}
         self._lock = threading.Lock()
@@ -78,13 +89,13 @@ class FakeAppFlow:
         assert not problems, f"the AppFlow fake answered what AppFlow cannot: {problems}"
         return response
 
-    def _read_source(self, account: str, flow: dict) -> int:
+    def _read_source(self, account: str, flow: dict) -> list[dict]:
         """AppFlow lists and reads an S3 source as appflow.amazonaws.com, acting for the flow's account
         (AppFlow guide, s3.html): recorded for the IAM check, which judges it by the bucket policy.
-        Returns the number of CSV records (lines after each file's header)."""
+        Returns the CSV records of every file (rows after each file's header), as dicts by column."""
         source = flow["SourceFlowConfig"]["SourceConnectorProperties"].get("S3")
         if source is None:
-            return 0
+            return []
         bucket, prefix = source["BucketName"], source["BucketPrefix"].rstrip("/") + "/"
         keys = self.world.keys(bucket, account, prefix)
         if self.world.calls is not None:
@@ -93,7 +104,7 @@ class FakeAppFlow:
             record("ListObjectsV2", {"Bucket": bucket, "Prefix": prefix})
             for key in keys:
                 record("GetObject", {"Bucket": bucket, "Key": key})
-        return sum(max(len(self.world.body(bucket, account, k).decode().splitlines()) - 1, 0) for k in keys)
+        return [row for k in keys for row in csv.DictReader(io.StringIO(self.world.body(bucket, account, k).decode()))]
 
     def add_finished_runs(self, flow_name: str, account: str, count: int, status: str = "Successful") -> None:
         """Earlier runs of the flow (say, by hand or by previous executions). Their ids sort first, so
@@ -113,7 +124,8 @@ class FakeAppFlow:
             run = self._by_token[key]
         else:
             run = {"account": account, "flow": flowName, "props": flow, "executionId": uuid.uuid4().hex, "step": 0,
-                   "statuses": list(self.statuses), "records": records, "startedAt": datetime.now(timezone.utc)}
+                   "statuses": list(self.statuses), "records": len(records), "rows": records,
+                   "startedAt": datetime.now(timezone.utc)}
             self._runs.append(run)
             if clientToken:
                 self._by_token[key] = run
@@ -146,30 +158,61 @@ class FakeAppFlow:
             run["step"] += 1
             rec = {"executionId": run["executionId"], "executionStatus": status,
                    "startedAt": run["startedAt"], "lastUpdatedAt": datetime.now(timezone.utc)}
-            rejected = 3 if status == "Error" else self.rejected_records if status == "Successful" else 0
+            refused = self._refused(run, status)
             if status in ("Successful", "Error"):
                 rec["executionResult"] = {"recordsProcessed": run["records"]}
-            if rejected and run["props"] is not None:
-                rec["executionResult"]["errorInfo"] = {"putFailuresCount": rejected,
-                                                       "executionMessage": f"Salesforce rejected {rejected} records"}
-                self._write_rejected(run, rejected)
+            if refused and run["props"] is not None:
+                rec["executionResult"]["errorInfo"] = {"putFailuresCount": len(refused),
+                                                       "executionMessage": f"Salesforce rejected {len(refused)} records"}
+                self._write_rejected(run, refused)
+            if status == "Successful":
+                self._count_loads(run, refused)
             records.append(rec)
         out = {"flowExecutions": records}
         if offset + size < len(runs):
             out["nextToken"] = str(offset + size)
         return out
 
-    def _write_rejected(self, run: dict, count: int) -> None:
-        """AppFlow writes the refused records to the flow's error location, once per run."""
+    def _refused(self, run: dict, status: str) -> list[dict]:
+        """The rows the destination refused: on a Successful run the first `rejected_records` rows and
+        every row whose key is in `refused_keys`; a run in Error refused three (and loaded none)."""
+        rows = run.get("rows") or []
+        if status == "Error":
+            return rows[:3] or [{}] * 3
+        if status != "Successful":
+            return []
+        return [r for i, r in enumerate(rows) if i < self.rejected_records or r.get("MarketoId") in self.refused_keys]
+
+    def _count_loads(self, run: dict, refused: list[dict]) -> None:
+        """Once per run, when it ends Successful: every row it sent and the destination kept."""
+        if run.get("loads_counted") or run["props"] is None:
+            return
+        run["loads_counted"] = True
+        for row in run["rows"]:
+            if row not in refused:
+                self.loads[(run["account"], run["flow"], row.get("MarketoId"))] += 1
+
+    def loaded(self, account: str, flow: str) -> Counter:
+        """upsert key -> loads, of one flow."""
+        return Counter({k: n for (a, f, k), n in self.loads.items() if (a, f) == (account, flow)})
+
+    def _write_rejected(self, run: dict, refused: list[dict]) -> None:
+        """AppFlow writes the refused records to the flow's error location, once per run, in the format
+        the filter job assumes (filter_leads.appflow_error_record, the one place that names it)."""
         if run.get("rejected_written"):
             return
         run["rejected_written"] = True
         dest = run["props"]["DestinationFlowConfigList"][0]["DestinationConnectorProperties"]
-        config = next(iter(dest.values())).get("ErrorHandlingConfig")
+        connector = next(iter(dest.values()))
+        config = connector.get("ErrorHandlingConfig")
         if not config:
             return
+        fields = {t["SourceFields"][0]: t["DestinationField"] for t in run["props"]["Tasks"]
+                  if t["TaskType"] == "Map" and t.get("DestinationField")}
         key = rejected_records_key(config["BucketPrefix"], run["flow"], run["executionId"])
-        body = "".join(f'{{"error": "REQUIRED_FIELD_MISSING", "row": {i}}}\n' for i in range(count))
+        body = "".join(json.dumps(appflow_error_record({fields.get(c, c): v for c, v in row.items()},
+                                                       "REQUIRED_FIELD_MISSING: Required fields are missing")) + "\n"
+                       for row in refused)
         self.world.put(config["BucketName"], run["account"], key, body)
         if self.world.calls is not None:
             self.world.calls.record("appflow.amazonaws.com", "s3", "PutObject",
@@ -285,10 +328,16 @@ def _job_role(world, job_name: str) -> tuple[str, str]:
     raise LookupError(job_name)
 
 
+def lead_key(run_id: str, inbox_key: str) -> str:
+    """The upsert key the job double gives the lead of one input object: one lead per object."""
+    return f"{run_id}-{inbox_key.rsplit('/', 1)[-1].split('.')[0]}"
+
+
 def filter_job(kept: int | None = None, final_state: str = "SUCCEEDED", account: str | None = None):
     """A GlueJobDouble.on_run that does what glue-scripts/filter_leads.py does to S3, by its arguments:
     reads the objects under --input_path, writes the report JSON to --report_path (`kept` = number of
-    input objects unless given) and, if kept > 0, one curated CSV under --curated_csv_path. Every S3
+    input objects unless given) and, if kept > 0, one curated CSV (one row per kept object, upsert key
+    `lead_key`) under --curated_csv_path. Every S3
     call the real job makes for that (`_job_s3_calls`) is recorded as the job role's for the IAM check.
     A run that ends FAILED writes nothing."""
     def on_run(job_name, args, world):
@@ -309,8 +358,9 @@ def filter_job(kept: int | None = None, final_state: str = "SUCCEEDED", account:
         bucket, key = _s3_url(args["--report_path"])
         s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
         bucket, prefix = _s3_url(args["--curated_csv_path"])
-        rows = "".join(f"Lead{i},Co{i},false,lead{i}@example.com,First{i}\n" for i in range(n_kept))
+        rows = "".join(f"{lead_key(args['--run_id'], k)},Lead{i},Co{i},false,lead{i}@example.com,First{i}\n"
+                       for i, k in enumerate(world.keys(in_bucket, acct, in_prefix)[:n_kept]))
         s3.put_object(Bucket=bucket, Key=f"{prefix}part-00000-{args['--run_id']}.csv",
-                      Body=("LastName,Company,DoNotCall,Email,FirstName\n" + rows).encode())
+                      Body=("MarketoId,LastName,Company,DoNotCall,Email,FirstName\n" + rows).encode())
         return "SUCCEEDED"
     return on_run
