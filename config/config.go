@@ -100,6 +100,9 @@ type Salesforce struct {
 	// field without a built-in one (consumer.StandardLeadFieldLengths), such as
 	// custom fields. Entries are added to consumer.DefaultCustomFieldLengths.
 	FieldLengths map[string]int `json:"fieldLengths"`
+	// MaxLoadAttempts is how many loads may refuse a row before it is
+	// quarantined instead of retried. Default: consumer.DefaultMaxLoadAttempts (3).
+	MaxLoadAttempts *int `json:"maxLoadAttempts"`
 }
 
 // Rules chooses, per rule, what the filter job does with a row Salesforce would
@@ -192,6 +195,7 @@ func (d *Deployment) applyDefaults() {
 		setDefaultInt(&c.ArchiveRetentionDays, 365)
 		setDefaultInt(&c.StaleAfterHours, 24)
 		setDefaultInt(&c.FreshnessHours, scheduleHours+consumerFreshnessMargin)
+		setDefaultInt(&c.Salesforce.MaxLoadAttempts, consumer.DefaultMaxLoadAttempts)
 	}
 }
 
@@ -265,6 +269,7 @@ func (d *Deployment) Validate() error {
 		add(topicArn(key+".alarmTopicArn", c.AlarmTopicArn, c.Region))
 		add(staleAfter(key+".staleAfterHours", c.StaleAfterHours))
 		add(freshness(key+".freshnessHours", c.FreshnessHours, p.Marketo.Schedule))
+		add(consumer.ValidateMaxLoadAttempts(key+".salesforce.maxLoadAttempts", float64(*c.Salesforce.MaxLoadAttempts)))
 		if name := naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region); len(name) > 63 {
 			add(fmt.Errorf("%s.name %q with project %q makes the bucket name %q longer than 63 characters", key, c.Name, d.Project, name))
 		}
@@ -389,7 +394,7 @@ const listMarker = "[]"
 
 var (
 	marketoKeys    = keySet{"connectorProfile": nil, "object": nil, "schedule": nil, "incrementalField": nil, "fields": nil}
-	salesforceKeys = keySet{"connectorProfile": nil, "idField": nil, "fieldMapping": nil, "fieldLengths": nil}
+	salesforceKeys = keySet{"connectorProfile": nil, "idField": nil, "fieldMapping": nil, "fieldLengths": nil, "maxLoadAttempts": nil}
 	rulesKeys      = keySet{"tooLong": nil, "invalidEmail": nil}
 	filterJobKeys  = keySet{"workerType": nil, "numberOfWorkers": nil, "timeoutMinutes": nil}
 	producerKeys   = keySet{"account": nil, "region": nil, "marketo": marketoKeys, "archiveRetentionDays": nil, "alarmEmail": nil,

@@ -33,6 +33,7 @@ func TestDefaults_AreAppliedToAMinimalConfig(t *testing.T) {
 	assert.Equal(t, 2, *d.Consumers[0].FilterJob.NumberOfWorkers)
 	assert.Equal(t, 24, *d.Producer.StaleAfterHours)
 	assert.Equal(t, 24, *d.Consumers[0].StaleAfterHours)
+	assert.Equal(t, 3, *d.Consumers[0].Salesforce.MaxLoadAttempts)
 	assert.Empty(t, d.Consumers[0].AlarmTopicArn)
 }
 
@@ -109,6 +110,8 @@ func TestParse_RejectsBadConfigurationWithOneLineNamingKeyAndValue(t *testing.T)
 			`producer.alarmTopicArn "arn:aws:sns:us-east-1:444444444444:alarms" is in region us-east-1: alarms can only publish to a topic in their own region eu-west-1`},
 		"stale age 0": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s"}, "staleAfterHours": 0`),
 			`consumers[0].staleAfterHours must be from 1 to 720, got 0`},
+		"no load attempts": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "maxLoadAttempts": 0}`),
+			`consumers[0].salesforce.maxLoadAttempts must be a whole number from 1 to 10, got 0`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -115,6 +115,8 @@ def appflow_error_record(fields: dict, message: str) -> dict:
 
 
 _REASON = "reason"
+# Loads that refused a row before this run (0 for the run's own leads): see label_leads().
+_ATTEMPTS = "_attempts"
 _SUPERSEDED = "_superseded"
 # Prefix of the per-rule repair flags label_leads() adds; tally() sums them.
 _REPAIRED = "_repaired_"
@@ -347,6 +349,8 @@ def mark_superseded(df: DataFrame, key_column: str) -> DataFrame:
             for c in ("MarketoId", "LastName", "Company", "Email", "FirstName", "DoNotCallRaw")
             if c != key_column
         ],
+        # Same version in the run and in retry/: keep the retry, so its attempts keep counting.
+        *([F.col(_ATTEMPTS).desc()] if _ATTEMPTS in df.columns else []),
     )
     return df.withColumn(_SUPERSEDED, F.row_number().over(newest_first) > 1)
 
@@ -412,8 +416,13 @@ def field_checks(rules: LeadRules) -> list:
     return checks
 
 
-def label_leads(leads_df: DataFrame, rules: LeadRules) -> DataFrame:
+def label_leads(leads_df: DataFrame, rules: LeadRules, retry_df: DataFrame = None) -> DataFrame:
     """Standardise, dedupe, give every row its one `reason` (null = kept), repair kept rows.
+
+    `retry_df` (from `refused_rows()`, not quarantined) joins the run's leads before the dedupe:
+    a newer version of the same upsert key from the run replaces it (superseded_duplicate), else
+    it is judged and sent again like any lead, carrying its `Attempts` in `_attempts` (0 for
+    the run's own leads).
 
     Keeping all rows in one labelled frame lets the caller cache it once and derive the
     curated output, the rejected output and all counts from it without recomputing. Dropped
@@ -421,7 +430,10 @@ def label_leads(leads_df: DataFrame, rules: LeadRules) -> DataFrame:
     the repaired values and one `_repaired_<reason>` flag per repair rule.
     """
     key = rules.upsert_key_column
-    marked = mark_superseded(standardize(leads_df), key)
+    leads = standardize(leads_df).withColumn(_ATTEMPTS, F.lit(0))
+    if retry_df is not None:
+        leads = leads.unionByName(retry_as_leads(retry_df))
+    marked = mark_superseded(leads, key)
     checks = field_checks(rules)
     reason = (
         F.when(F.col(key).isNull(), REASON_MISSING_UPSERT_KEY)
@@ -456,6 +468,76 @@ def split_labeled(labeled: DataFrame):
         F.col(_REASON).isNotNull() & (F.col(_REASON) != REASON_SUPERSEDED)
     ).select(*REJECTED_COLUMNS)
     return curated, curated_parquet, rejected
+
+
+# --------------------------------------------------------------------------------------------
+# Rows Salesforce refused: retry or quarantine
+# --------------------------------------------------------------------------------------------
+
+# What the job keeps of a row a load refused, in retry/run_id=<run>/ (only key and attempts of
+# the rows it sent again) and quarantine/run_id=<run>/ (all of these).
+QUARANTINE_COLUMNS = CURATED_PARQUET_COLUMNS + ["Attempts", "LastError", "RefusedInRun"]
+
+
+def error_records(errors_df: DataFrame, upsert_field: str, key_column: str) -> DataFrame:
+    """(key_column, LastError) of AppFlow's error records, one per key, read as assumed above
+    (APPFLOW_ERROR_MESSAGE_FIELDS). A file without the upsert field is not the assumed format:
+    that fails the run rather than let refused rows vanish."""
+    if _find_column(errors_df, upsert_field) is None:
+        raise InputSchemaError(
+            f'AppFlow\'s error records have no field "{upsert_field}" (fields: {errors_df.columns}): '
+            "they are not in the format filter_leads.py assumes (APPFLOW_ERROR_MESSAGE_FIELDS; "
+            "docs/first-run.md)")
+    message_fields = [c for c in APPFLOW_ERROR_MESSAGE_FIELDS if _find_column(errors_df, c)]
+    message = (F.col(f"`{_find_column(errors_df, message_fields[0])}`").cast("string") if message_fields
+               else F.to_json(F.struct(*[F.col(f"`{c}`") for c in errors_df.columns])))
+    return errors_df.select(
+        _clean_string(F.col(f"`{_find_column(errors_df, upsert_field)}`")).alias(key_column),
+        message.alias("LastError"),
+    ).filter(F.col(key_column).isNotNull()).dropDuplicates([key_column])
+
+
+def refused_rows(sent_df: DataFrame, errors: DataFrame, key_column: str, refused_in: str,
+                 attempts_df: DataFrame = None) -> DataFrame:
+    """The rows a run sent (`sent_df`: its curated Parquet) that Salesforce refused (`errors`
+    from error_records()), with `Attempts`: the loads that have refused them, i.e. their attempts
+    when that run sent them again (`attempts_df`: retry/run_id=<run>/) plus this one."""
+    refused = sent_df.join(errors, key_column, "inner")
+    if attempts_df is None:
+        refused = refused.withColumn("_prior", F.lit(0))
+    else:
+        prior = attempts_df.select(key_column, F.col("Attempts").alias("_prior"))
+        refused = refused.join(prior, key_column, "left")
+    return refused.select(
+        *CURATED_PARQUET_COLUMNS,
+        (F.coalesce(F.col("_prior"), F.lit(0)) + 1).cast("int").alias("Attempts"),
+        "LastError",
+        F.lit(refused_in).alias("RefusedInRun"),
+    )
+
+
+def split_refused(refused: DataFrame, max_attempts: int):
+    """(to retry, to quarantine): a row refused `max_attempts` times is not sent again."""
+    spent = F.col("Attempts") >= max_attempts
+    return refused.filter(~spent), refused.filter(spent).select(*QUARANTINE_COLUMNS)
+
+
+def retry_as_leads(retry_df: DataFrame) -> DataFrame:
+    """Refused rows in `standardize()`'s shape, to join a run's leads. They were sent, so their
+    Do-Not-Call flag is an explicit false."""
+    return retry_df.select(
+        *CURATED_COLUMNS[:-1],
+        F.col("DoNotCall").cast("boolean").alias("DoNotCall"),
+        F.lit("false").alias("DoNotCallRaw"),
+        F.col("UpdatedAt").cast("timestamp").alias("UpdatedAt"),
+        F.col("Attempts").cast("int").alias(_ATTEMPTS),
+    )
+
+
+def sent_again(labeled: DataFrame, key_column: str) -> DataFrame:
+    """(key, Attempts) of the refused rows this run sends again: what the next run adds to."""
+    return labeled.filter(F.col(_REASON).isNull() & (F.col(_ATTEMPTS) > 0)).select(
+        key_column, F.col(_ATTEMPTS).alias("Attempts"))
 
 
 def curate(leads_df: DataFrame, rules: LeadRules):
@@ -499,13 +581,16 @@ def rows_per_csv_file(max_row_bytes, max_file_bytes: int, max_rows: int) -> int:
 def tally(labeled: DataFrame, run_id: str):
     """(report, longest kept CSV row in bytes) from one aggregation over the labelled rows.
 
-    Report fields (stable; README "Run report"): runId, read, kept (rows sent on to Salesforce),
-    rejected {reason: rows dropped, superseded duplicates included}, repaired {reason: repairs
-    made to kept rows}, curatedColumns. read == kept + sum(rejected.values()).
+    Report fields (stable; README "Run report"): runId, read (rows of the run's input), retried
+    (rows refused by the last load, sent again), quarantined (set by run()), kept (rows sent on
+    to Salesforce), rejected {reason: rows dropped, superseded duplicates included}, repaired
+    {reason: repairs made to kept rows}, curatedColumns.
+    read + retried == kept + sum(rejected.values()).
     """
     flags = [c for c in labeled.columns if c.startswith(_REPAIRED)]
     rows = labeled.groupBy(_REASON).agg(
         F.count("*").alias("_rows"),
+        F.sum((F.col(_ATTEMPTS) > 0).cast("int")).alias("_retried"),
         F.max(csv_row_bytes_bound()).alias("_max_row_bytes"),
         *[F.sum(F.col(flag).cast("int")).alias(flag) for flag in flags],
     ).collect()
@@ -515,9 +600,12 @@ def tally(labeled: DataFrame, run_id: str):
         flag[len(_REPAIRED):]: kept_row[flag] for flag in flags if kept_row and kept_row[flag]
     }
     kept = counts.pop(None, 0)
+    retried = sum(row["_retried"] or 0 for row in rows)
     report = {
         "runId": run_id,
-        "read": kept + sum(counts.values()),
+        "read": kept + sum(counts.values()) - retried,
+        "retried": retried,
+        "quarantined": 0,
         "kept": kept,
         "rejected": dict(sorted(counts.items())),
         "repaired": dict(sorted(repaired.items())),
@@ -537,6 +625,7 @@ def format_log_line(report: dict) -> str:
 
     return (
         f"filter_leads run={report['runId']} read={report['read']} "
+        f"retried={report.get('retried', 0)} quarantined={report.get('quarantined', 0)} "
         f"kept={report['kept']} rejected={pairs(report['rejected'])} "
         f"repaired={pairs(report['repaired'])}"
     )
@@ -556,6 +645,13 @@ REQUIRED_ARGS = [
     "lead_rules",
 ]
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]+$")
+RETRY_ARGS = ["retry_path", "quarantine_path"]
+# The Salesforce field the flow upserts on, as AppFlow's error records name it (FilterJob passes it).
+DEFAULT_UPSERT_FIELD = "Marketo_Id__c"
+DEFAULT_MAX_LOAD_ATTEMPTS = 3
+# In retry_path: what the last load refused, written by the orchestration once that load settled:
+# {"runId", "rejected" (AppFlow's PutFailuresCount), "rejectedRecordsAt" (its error folder)}.
+RETRY_MARKER = "pending.json"
 
 
 def _positive_int(raw: dict, name: str, default: int, maximum=None) -> int:
@@ -599,6 +695,13 @@ def parse_args(argv: list) -> dict:
             f'--run_id must match {_RUN_ID.pattern}, got "{args["run_id"]}"'
         )
     args["lead_rules"] = parse_lead_rules(args["lead_rules"])
+    # Retries of rows Salesforce refused: on when both folders are given (the orchestration does).
+    for name in RETRY_ARGS:
+        args[name] = raw.get(name, "").strip() or None
+    if bool(args["retry_path"]) != bool(args["quarantine_path"]):
+        raise ValueError("--retry_path and --quarantine_path go together")
+    args["upsert_field"] = raw.get("upsert_field", "").strip() or DEFAULT_UPSERT_FIELD
+    args["max_load_attempts"] = _positive_int(raw, "max_load_attempts", DEFAULT_MAX_LOAD_ATTEMPTS, 10)
     args["max_rows_per_file"] = _positive_int(raw, "max_rows_per_file", DEFAULT_MAX_ROWS_PER_FILE)
     args["max_csv_file_bytes"] = _positive_int(
         raw, "max_csv_file_bytes", APPFLOW_MAX_SOURCE_FILE_BYTES, APPFLOW_MAX_SOURCE_FILE_BYTES)
@@ -690,8 +793,79 @@ def write_report(report: dict, path: str) -> None:
         handle.write(body)
 
 
+def read_json_object(path: str):
+    """The JSON object at `path` (local file or s3:// object), or None when there is none."""
+    if path.startswith("s3://"):
+        import boto3  # on Glue; only needed for S3
+
+        bucket, _, key = path[len("s3://"):].partition("/")
+        client = boto3.client("s3")
+        try:
+            body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except client.exceptions.NoSuchKey:
+            return None
+        return json.loads(body)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _parquet_or_none(spark: SparkSession, path: str):
+    from pyspark.errors import AnalysisException
+
+    try:
+        return spark.read.parquet(path)
+    except AnalysisException as error:
+        if error.getErrorClass() not in _EMPTY_INPUT_ERRORS:
+            raise
+        return None
+
+
+def pending_refusals(spark: SparkSession, args: dict):
+    """(to retry, to quarantine) from the rows the last load refused, or (None, None).
+
+    The marker names the run R whose load they refused and AppFlow's error folder of that load.
+    The rows are R's curated Parquet rows whose upsert key the error records name; their attempts
+    are those R sent them with (retry/run_id=R/) plus one. A marker of this run itself is left
+    alone: it means this run is being recovered after its load, and its rows are all here anyway.
+    Every refused row must be found, or the run fails: none may vanish between two runs.
+    """
+    if not args.get("retry_path"):
+        return None, None
+    marker = read_json_object(_join(args["retry_path"], RETRY_MARKER))
+    if marker is None or marker["runId"] == args["run_id"]:
+        return None, None
+    refused_in = marker["runId"]
+    key = args["lead_rules"].upsert_key_column
+    errors = error_records(
+        spark.read.option("recursiveFileLookup", "true").json(marker["rejectedRecordsAt"]),
+        args["upsert_field"], key)
+    sent = spark.read.parquet(_join(args["curated_parquet_path"], f"run_id={refused_in}"))
+    attempts = _parquet_or_none(spark, _join(args["retry_path"], f"run_id={refused_in}"))
+    refused = refused_rows(sent, errors, key, refused_in, attempts).persist()
+    found = refused.count()
+    if found != marker["rejected"]:
+        raise ValueError(
+            f"the load of run {refused_in} refused {marker['rejected']} rows, but {found} of them are "
+            f"found by {args['upsert_field']} in {marker['rejectedRecordsAt']} and that run's curated rows")
+    return split_refused(refused, args["max_load_attempts"])
+
+
 # No _SUCCESS marker: AppFlow would try to read the empty file in its source folder.
 _NO_SUCCESS_FILE = {"mapreduce.fileoutputcommitter.marksuccessfuljobs": "false"}
+
+
+QUARANTINE_SCHEMA = T.StructType(
+    [T.StructField(c, T.StringType()) for c in CURATED_COLUMNS[:-1]]
+    + [T.StructField("DoNotCall", T.BooleanType()), T.StructField("UpdatedAt", T.TimestampType()),
+       T.StructField("Attempts", T.IntegerType()), T.StructField("LastError", T.StringType()),
+       T.StructField("RefusedInRun", T.StringType())]
+)
+
+
+def _overwrite(df: DataFrame, path: str) -> None:
+    df.write.mode("overwrite").options(**_NO_SUCCESS_FILE).parquet(path)
 
 
 def run(spark: SparkSession, args: dict) -> dict:
@@ -701,14 +875,24 @@ def run(spark: SparkSession, args: dict) -> dict:
       curated_csv_path/                        CSV with header (AppFlow's source)
       curated_parquet_path/run_id=<run_id>/    Parquet, CURATED_COLUMNS + UpdatedAt
       rejected_path/run_id=<run_id>/           Parquet, REJECTED_COLUMNS
+      retry_path/run_id=<run_id>/              Parquet, key + Attempts of refused rows sent again
+      quarantine_path/run_id=<run_id>/         Parquet, QUARANTINE_COLUMNS
       report_path                              JSON report, written last
     """
     run_id = args["run_id"]
     max_rows = args["max_rows_per_file"]
-    # Cached once: the counts and all three writes read it instead of re-reading and re-sorting.
-    labeled = label_leads(read_leads(spark, args["input_path"]), args["lead_rules"]).persist()
+    key = args["lead_rules"].upsert_key_column
+    retry, quarantine = pending_refusals(spark, args)
+    # Cached once: the counts and all the writes read it instead of re-reading and re-sorting.
+    labeled = label_leads(read_leads(spark, args["input_path"]), args["lead_rules"], retry).persist()
     try:
         report, max_row_bytes = tally(labeled, run_id)
+        if args.get("retry_path"):
+            if quarantine is None:
+                quarantine = labeled.sparkSession.createDataFrame([], QUARANTINE_SCHEMA)
+            report["quarantined"] = quarantine.count()
+            _overwrite(sent_again(labeled, key).coalesce(1), _join(args["retry_path"], f"run_id={run_id}"))
+            _overwrite(quarantine.coalesce(1), _join(args["quarantine_path"], f"run_id={run_id}"))
         curated, curated_parquet, rejected = split_labeled(labeled)
         # AppFlow reads each CSV file whole: bound every file by bytes, not only by rows.
         csv_rows = rows_per_csv_file(max_row_bytes, args["max_csv_file_bytes"], max_rows)

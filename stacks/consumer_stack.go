@@ -87,6 +87,8 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		NumberOfWorkers:       jsii.Number(float64(*c.FilterJob.NumberOfWorkers)),
 		TimeoutMinutes:        jsii.Number(float64(*c.FilterJob.TimeoutMinutes)),
 		Rules:                 &rules,
+		UpsertField:           jsii.String(c.Salesforce.IdField),
+		MaxLoadAttempts:       jsii.Number(float64(*c.Salesforce.MaxLoadAttempts)),
 	})
 	mapping := map[string]*string{}
 	for column, field := range c.Salesforce.FieldMapping {

@@ -1,6 +1,7 @@
 package consumer_test
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -168,6 +169,23 @@ func TestValidateUpsertField_AcceptsOnlyIdOrCustomFields(t *testing.T) {
 	}
 }
 
+// The job finds refused rows in AppFlow's error files by the flow's upsert field, and
+// quarantines them after MaxLoadAttempts loads (default 3).
+func TestFilterJob_PassesTheUpsertFieldAndTheBoundOfLoadAttempts(t *testing.T) {
+	args := consumerTemplate(t, nil).Only(t, "AWS::Glue::Job")["DefaultArguments"].(map[string]any)
+	assert.Equal(t, "Marketo_Id__c", args["--upsert_field"])
+	assert.Equal(t, "3", args["--max_load_attempts"])
+}
+
+func TestFilterJob_RejectsABoundOfLoadAttemptsOutsideOneToTen(t *testing.T) {
+	for _, bad := range []float64{0, 11, 2.5} {
+		err := consumer.ValidateMaxLoadAttempts("maxLoadAttempts", bad)
+		require.Error(t, err)
+		assert.Equal(t, fmt.Sprintf("maxLoadAttempts must be a whole number from 1 to 10, got %g", bad), err.Error())
+	}
+	assert.NoError(t, consumer.ValidateMaxLoadAttempts("maxLoadAttempts", 10))
+}
+
 func TestFilterJob_RejectsZeroWorkers(t *testing.T) {
 	err := consumer.ValidateJobSizing("filterJob", "G.1X", 0, 60)
 	require.Error(t, err)
@@ -218,12 +236,19 @@ func TestOrchestration_RunsJobLoadsMovesThenCrawls(t *testing.T) {
 	assert.Contains(t, choices, `"Next":"LoadFailed"`)
 	assert.Contains(t, choices, `"NumericLessThan":240`)
 	assert.Equal(t, "CancelSalesforceLoad", s["IsLoadDone"].Default, "a load that outlives its bound is cancelled")
-	// Every lead is accounted for before anything moves: the report, then the rejected rows' metric.
+	// Every lead is accounted for before anything moves: the report, the retry marker (refused rows
+	// for the next run), the rejected rows' metric, then the quarantined rows' metric.
 	assert.Equal(t, "WriteRunReport", s["ComposeRunReport"].Next)
 	assert.Equal(t, "PublishRunMetrics", s["WriteRunReport"].Next)
-	assert.Equal(t, "DidSalesforceRejectRows", s["PublishRunMetrics"].Next)
-	assert.Equal(t, "MoveCurated", s["DidSalesforceRejectRows"].Default)
-	assert.Equal(t, "MoveCurated", s["PublishRejectedRows"].Next)
+	assert.Equal(t, "DidLoadRefuseRows", s["PublishRunMetrics"].Next)
+	assert.Contains(t, cdktest.JSON(s["DidLoadRefuseRows"].Choices), `"Next":"KeepRejectedRowsForRetry"`)
+	assert.Equal(t, "ClearRetryMarker", s["DidLoadRefuseRows"].Default)
+	assert.Equal(t, "DidSalesforceRejectRows", s["KeepRejectedRowsForRetry"].Next)
+	assert.Equal(t, "DidSalesforceRejectRows", s["ClearRetryMarker"].Next)
+	assert.Equal(t, "DidJobQuarantineRows", s["DidSalesforceRejectRows"].Default)
+	assert.Equal(t, "DidJobQuarantineRows", s["PublishRejectedRows"].Next)
+	assert.Equal(t, "MoveCurated", s["DidJobQuarantineRows"].Default)
+	assert.Equal(t, "MoveCurated", s["PublishQuarantinedRows"].Next)
 	// Moves come only after the load, and the lock is released before the crawl.
 	assert.Equal(t, "ArchiveSource", s["MoveCurated"].Next)
 	assert.Equal(t, "ReleaseRunLock", s["ArchiveSource"].Next)
@@ -232,7 +257,7 @@ func TestOrchestration_RunsJobLoadsMovesThenCrawls(t *testing.T) {
 	before := def.Reachable("ReadHandoffEvent")
 	for name := range before {
 		if s[name].Next == "MoveCurated" || s[name].Default == "MoveCurated" {
-			assert.Contains(t, []string{"DidSalesforceRejectRows", "PublishRejectedRows"}, name)
+			assert.Contains(t, []string{"DidJobQuarantineRows", "PublishQuarantinedRows"}, name)
 		}
 	}
 	// Crawler loop: start, wait, get, count, choose; a running crawler is not a failure; bounded.

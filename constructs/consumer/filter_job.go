@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
@@ -62,6 +63,14 @@ type FilterJobProps struct {
 	// mapping and upsert field as the SalesforceFlow.
 	// Default: - DefaultLeadRules(), for DefaultLeadFieldMapping and DefaultUpsertField.
 	Rules *LeadRules
+	// UpsertField is the Salesforce field the flow upserts on, by which the job
+	// finds the rows of AppFlow's error files among the rows it sent.
+	// Default: - DefaultUpsertField.
+	UpsertField *string
+	// MaxLoadAttempts is how many loads may refuse a row before the job moves
+	// it to quarantine/ instead of sending it again.
+	// Default: - 3.
+	MaxLoadAttempts *float64
 }
 
 // FilterJob is the PySpark job that drops Do-Not-Call leads and rows Salesforce
@@ -77,7 +86,7 @@ type FilterJob struct {
 }
 
 // SparkOutputPrefixes are the prefixes the job writes with Spark (overwrite).
-var SparkOutputPrefixes = []string{CuratedPrefix, CuratedParquetPrefix, RejectedPrefix}
+var SparkOutputPrefixes = []string{CuratedPrefix, CuratedParquetPrefix, RejectedPrefix, RetryPrefix, QuarantinePrefix}
 
 // grantSparkOutput lets the role overwrite a Spark output folder: read,
 // write and delete everything under it (and abort its multipart uploads),
@@ -104,6 +113,17 @@ func grantSparkOutput(role awsiam.IRole, bucket awss3.IBucket, prefix string) {
 	}))
 }
 
+// DefaultMaxLoadAttempts is how many loads may refuse a row before it is quarantined.
+const DefaultMaxLoadAttempts = 3
+
+// ValidateMaxLoadAttempts checks a bound of load attempts (1-10) under key.
+func ValidateMaxLoadAttempts(key string, attempts float64) error {
+	if attempts < 1 || attempts > 10 || attempts != float64(int(attempts)) {
+		return fmt.Errorf("%s must be a whole number from 1 to 10, got %g", key, attempts)
+	}
+	return nil
+}
+
 func (p *FilterJobProps) withDefaults() FilterJobProps {
 	out := *p
 	if out.WorkerType == nil {
@@ -114,6 +134,12 @@ func (p *FilterJobProps) withDefaults() FilterJobProps {
 	}
 	if out.TimeoutMinutes == nil {
 		out.TimeoutMinutes = jsii.Number(60)
+	}
+	if out.UpsertField == nil {
+		out.UpsertField = jsii.String(DefaultUpsertField)
+	}
+	if out.MaxLoadAttempts == nil {
+		out.MaxLoadAttempts = jsii.Number(DefaultMaxLoadAttempts)
 	}
 	if out.Rules == nil {
 		rules := DefaultLeadRules()
@@ -127,6 +153,7 @@ func (p *FilterJobProps) validate() error {
 		validate.RequiredStrings(map[string]*string{"JobName": p.JobName, "ScriptPath": p.ScriptPath}),
 		validate.NotNil(map[string]any{"Bucket": p.Bucket, "SecurityConfiguration": p.SecurityConfiguration, "Key": p.Key}),
 		ValidateJobSizing("FilterJob", *p.WorkerType, *p.NumberOfWorkers, *p.TimeoutMinutes),
+		ValidateMaxLoadAttempts("FilterJob.MaxLoadAttempts", *p.MaxLoadAttempts),
 		p.Rules.validate("FilterJob.Rules"))
 }
 
@@ -154,6 +181,10 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 	for _, prefix := range SparkOutputPrefixes {
 		grantSparkOutput(role, p.Bucket, prefix)
 	}
+	// Rows Salesforce refused: AppFlow's error files, read by the next run.
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("s3:GetObject"), Resources: jsii.Strings(*p.Bucket.ArnForObjects(jsii.String(ErrorsPrefix + "*"))),
+	}))
 	// The report is one boto3 PutObject.
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("s3:PutObject"), Resources: jsii.Strings(*p.Bucket.ArnForObjects(jsii.String(ReportsPrefix + "*"))),
@@ -193,18 +224,20 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 			"--job-bookmark-option": jsii.String("job-bookmark-disable"),
 			// The orchestration passes the per-run paths; run arguments override
 			// only the keys they name (Glue API, StartJobRun "Arguments").
-			"--lead_rules": jsii.String(p.Rules.argument()),
+			"--lead_rules":        jsii.String(p.Rules.argument()),
+			"--upsert_field":      p.UpsertField,
+			"--max_load_attempts": jsii.String(fmt.Sprintf("%g", *p.MaxLoadAttempts)),
 		},
 	})
 	job.Node().AddDependency(p.SecurityConfiguration)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The job reads its script asset and inbox/*, rewrites whole output folders (curated/*, curated-parquet/*, rejected/*), writes reports/*, writes its own /aws-glue log groups, and publishes metrics (PutMetricData has no resource-level permission; the statement is limited to the Glue namespace)."),
+		Reason: jsii.String("The job reads its script asset, inbox/* and errors/* (rows Salesforce refused), rewrites whole output folders (curated/*, curated-parquet/*, rejected/*, retry/*, quarantine/*), writes reports/*, writes its own /aws-glue log groups, and publishes metrics (PutMetricData has no resource-level permission; the statement is limited to the Glue namespace)."),
 		AppliesTo: &[]interface{}{
 			"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", // the script asset (Asset.GrantRead)
 			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Resource::*",
-			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/(inbox|curated|curated-parquet|rejected|reports)\/\*$/g`)},
+			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/(inbox|errors|curated|curated-parquet|rejected|retry|quarantine|reports)\/\*$/g`)},
 			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:(s3:::cdk-.*\/\*|log-group:\/aws-glue\/.*)$/g`)},
 		},
 	}}, jsii.Bool(true))

@@ -29,6 +29,10 @@ const (
 	ProcessedPrefix      = "processed/"             // processed/<run>/: curated CSV once loaded
 	ArchivePrefix        = "archive/"               // archive/<run>/: source files once loaded
 	ErrorsPrefix         = "errors/"                // AppFlow's records Salesforce rejected
+	RetryPrefix          = "retry/"                 // retry/run_id=<run>/: rows a run sent again, with their attempts
+	QuarantinePrefix     = "quarantine/"            // quarantine/run_id=<run>/: rows refused too often, with the last error
+	// RetryMarkerKey names the last load's refused records while the next run has to retry them.
+	RetryMarkerKey = RetryPrefix + "pending.json"
 )
 
 // InboxBucketProps configures an InboxBucket.

@@ -134,19 +134,20 @@ func (o *orchestration) loadIntoSalesforce(settled sfn.IChainable) sfn.IChainabl
 	return start.Next(wait)
 }
 
-// publishRejectedRows puts the number of records Salesforce refused on the
-// flow's RejectedRows metric, which an alarm watches.
-func (o *orchestration) publishRejectedRows() tasks.CallAwsService {
-	task := tasks.NewCallAwsService(o.scope, jsii.String("PublishRejectedRows"), &tasks.CallAwsServiceProps{
+// publishRowCount puts the number at valuePath on the flow's metric (in
+// workflow.MetricNamespace), which an alarm watches: RejectedRows,
+// QuarantinedRows.
+func (o *orchestration) publishRowCount(id, metric, valuePath string) tasks.CallAwsService {
+	task := tasks.NewCallAwsService(o.scope, jsii.String(id), &tasks.CallAwsServiceProps{
 		Service: jsii.String("cloudwatch"),
 		Action:  jsii.String("putMetricData"),
 		Parameters: &map[string]interface{}{
 			"Namespace": workflow.MetricNamespace,
 			"MetricData": []map[string]interface{}{{
-				"MetricName": RejectedRowsMetric,
+				"MetricName": metric,
 				"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": o.props.SalesforceFlowName}},
 				"Unit":       "Count",
-				"Value":      sfn.JsonPath_NumberAt(jsii.String("$.runReport.rejected")),
+				"Value":      sfn.JsonPath_NumberAt(jsii.String(valuePath)),
 			}},
 		},
 		// PutMetricData takes no resource; workflow.PutMetricsOnlyInNamespace limits it.

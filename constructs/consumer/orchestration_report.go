@@ -17,19 +17,22 @@ import (
 const RunReportSuffix = "-run.json"
 
 // checkJobAccounting adds $.jobAccounting.balanced: whether the job's report accounts
-// for every lead it read (read = dropped by reason + kept). A job that lost
-// leads on the way must not be loaded as if it had not.
+// for every lead it read and every row it took from retry/ (read + retried =
+// dropped by reason + kept). A job that lost leads on the way must not be
+// loaded as if it had not.
 const checkJobAccounting = `{% (
   $job := $states.input.job.report;
   $dropped := $sum([$each($job.rejected, function($n) { $n })]);
-  $merge([$states.input, {"jobAccounting": {"dropped": $dropped, "balanced": $job.read = $dropped + $job.kept}}])
+  $retried := $exists($job.retried) ? $job.retried : 0;
+  $merge([$states.input, {"jobAccounting": {"dropped": $dropped, "balanced": $job.read + $retried = $dropped + $job.kept}}])
 ) %}`
 
 // composeRunReport writes $.runReport, the run's accounting: leads read,
-// dropped by reason and repaired (the job's report), sent to Salesforce
-// (kept), and of those loaded or rejected (AppFlow's PutFailuresCount), so
-// that read = dropped + sent and sent = loaded + rejected. Rejected records
-// are at the flow's error location.
+// rows retried (refused by the last load, sent again) and quarantined
+// (refused too often, in quarantine/), dropped by reason and repaired (the
+// job's report), sent to Salesforce (kept), and of those loaded or rejected
+// (AppFlow's PutFailuresCount), so that read + retried = dropped + sent and
+// sent = loaded + rejected. Rejected records are at the flow's error location.
 func composeRunReport(errorsAt string) string {
 	return fmt.Sprintf(`{%% (
   $job := $states.input.job.report;
@@ -38,6 +41,8 @@ func composeRunReport(errorsAt string) string {
   $merge([$states.input, {"runReport": {
     "runId": $states.input.run.runId,
     "read": $job.read,
+    "retried": $exists($job.retried) ? $job.retried : 0,
+    "quarantined": $exists($job.quarantined) ? $job.quarantined : 0,
     "dropped": $job.rejected,
     "repaired": $exists($job.repaired) ? $job.repaired : {},
     "sent": $sent,
@@ -84,11 +89,12 @@ func (o *orchestration) reportRun(then sfn.IChainable) sfn.IChainable {
 	})
 	workflow.Retriable(write)
 	o.catch(write)
-	publish := o.publishRejectedRows()
-	publish.Next(then)
-	return compose.Next(write).Next(o.publishRunMetrics()).Next(sfn.NewChoice(o.scope, jsii.String("DidSalesforceRejectRows"), nil).
+	quarantined := o.alarmOnQuarantinedRows(then)
+	publish := o.publishRowCount("PublishRejectedRows", RejectedRowsMetric, "$.runReport.rejected")
+	publish.Next(quarantined)
+	return compose.Next(write).Next(o.publishRunMetrics()).Next(o.keepRejectedForRetry(sfn.NewChoice(o.scope, jsii.String("DidSalesforceRejectRows"), nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.runReport.rejected"), jsii.Number(0)), publish, nil).
-		Otherwise(then))
+		Otherwise(quarantined)))
 }
 
 // newRejectedRowsAlarm fires in the five minutes after a run in which
@@ -96,13 +102,20 @@ func (o *orchestration) reportRun(then sfn.IChainable) sfn.IChainable {
 // the normal state. Its text says where the records and counts are.
 func newRejectedRowsAlarm(scope constructs.Construct, props *OrchestrationStateMachineProps) awscloudwatch.Alarm {
 	flow := *props.SalesforceFlowName
-	return awscloudwatch.NewAlarm(scope, jsii.String("RejectedRowsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String(fmt.Sprintf("Salesforce refused records loaded by flow %s. The records and Salesforce's reasons are under "+
-			"s3://%s/%s%s/<flow execution id>/; the run's counts (read, dropped, sent, loaded, rejected) are in s3://%s/%s<run id>%s. "+
-			"Fix the rows in Salesforce or at the source; they are not reloaded by themselves.",
-			flow, *props.Bucket.BucketName(), ErrorsPrefix, flow, *props.Bucket.BucketName(), ReportsPrefix, RunReportSuffix)),
+	return newRowCountAlarm(scope, "RejectedRowsAlarm", RejectedRowsMetric, props, fmt.Sprintf("Salesforce refused records loaded by flow %s. The records and Salesforce's reasons are under "+
+		"s3://%s/%s%s/<flow execution id>/; the run's counts (read, retried, quarantined, dropped, sent, loaded, rejected) are in s3://%s/%s<run id>%s. "+
+		"The next run sends them again unless a newer version of the lead replaced them; a row refused by maxLoadAttempts loads goes to quarantine/ instead.",
+		flow, *props.Bucket.BucketName(), ErrorsPrefix, flow, *props.Bucket.BucketName(), ReportsPrefix, RunReportSuffix))
+}
+
+// newRowCountAlarm fires in the five minutes after a run that put a count
+// of at least 1 on the flow's metric: one data point per run, so missing
+// data is the normal state.
+func newRowCountAlarm(scope constructs.Construct, id, metric string, props *OrchestrationStateMachineProps, description string) awscloudwatch.Alarm {
+	return awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(description),
 		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String(workflow.MetricNamespace), MetricName: jsii.String(RejectedRowsMetric),
+			Namespace: jsii.String(workflow.MetricNamespace), MetricName: jsii.String(metric),
 			DimensionsMap: &map[string]*string{"Flow": props.SalesforceFlowName},
 			Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
 		}),

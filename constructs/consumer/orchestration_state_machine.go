@@ -77,6 +77,8 @@ type OrchestrationStateMachine struct {
 	CatalogAlarmRule awsevents.Rule
 	// RejectedRowsAlarm fires when Salesforce refused records of a run.
 	RejectedRowsAlarm awscloudwatch.Alarm
+	// QuarantinedRowsAlarm fires when a run quarantined rows Salesforce refused too often.
+	QuarantinedRowsAlarm awscloudwatch.Alarm
 }
 
 // boundedMinutes is the longest an execution's bounded loops and job can
@@ -134,9 +136,11 @@ func NewOrchestrationStateMachine(scope constructs.Construct, id *string, props 
 		`/^Resource::(.*\/(curated|processed|inbox|archive|reports)\/\*|arn:.*:execution:\*)$/g`)
 	catalogAlarm := newCatalogAlarmRule(this, props.CrawlerName, parts.AlarmTopic)
 	rejected := newRejectedRowsAlarm(this, props)
+	quarantined := newQuarantinedRowsAlarm(this, props)
 	parts.Alarms.Notify(rejected)
+	parts.Alarms.Notify(quarantined)
 	return &OrchestrationStateMachine{Construct: this, StateMachine: parts.StateMachine, flowName: props.SalesforceFlowName, Role: role, RunLock: lock, Monitoring: parts,
-		CatalogAlarmRule: catalogAlarm, RejectedRowsAlarm: rejected}
+		CatalogAlarmRule: catalogAlarm, RejectedRowsAlarm: rejected, QuarantinedRowsAlarm: quarantined}
 }
 
 type orchestration struct {
@@ -345,6 +349,9 @@ func (o *orchestration) runFilterJob(then sfn.IChainable) sfn.IChainable {
 			"--curated_parquet_path": jsii.String(fmt.Sprintf("s3://%s/%s", *o.bucket.BucketName(), CuratedParquetPrefix)),
 			"--rejected_path":        jsii.String(fmt.Sprintf("s3://%s/%s", *o.bucket.BucketName(), RejectedPrefix)),
 			"--report_path":          sfn.JsonPath_Format(jsii.String(fmt.Sprintf("s3://%s/", *o.bucket.BucketName())+"{}"), reportKey),
+			// Rows the last load refused (RetryMarkerKey), and where the job keeps retries and quarantine.
+			"--retry_path":      jsii.String(fmt.Sprintf("s3://%s/%s", *o.bucket.BucketName(), RetryPrefix)),
+			"--quarantine_path": jsii.String(fmt.Sprintf("s3://%s/%s", *o.bucket.BucketName(), QuarantinePrefix)),
 		}),
 		ResultPath: sfn.JsonPath_DISCARD(),
 	})

@@ -35,7 +35,23 @@ def test_parse_args_reads_glue_style_arguments():
         "lead_rules": fl.parse_lead_rules(DEFAULT_LEAD_RULES_JSON),
         "max_rows_per_file": 1000,
         "max_csv_file_bytes": fl.APPFLOW_MAX_SOURCE_FILE_BYTES,
+        "retry_path": None,
+        "quarantine_path": None,
+        "upsert_field": "Marketo_Id__c",
+        "max_load_attempts": 3,
     }
+
+
+def test_parse_args_reads_the_retry_arguments():
+    args = fl.parse_args(REQUIRED + ["--retry_path", "s3://b/retry/", "--quarantine_path", "s3://b/quarantine/",
+                                     "--upsert_field", "External__c", "--max_load_attempts", "5"])
+    assert (args["retry_path"], args["quarantine_path"], args["upsert_field"], args["max_load_attempts"]) == (
+        "s3://b/retry/", "s3://b/quarantine/", "External__c", 5)
+
+
+def test_parse_args_refuses_a_retry_folder_without_a_quarantine_folder():
+    with pytest.raises(ValueError, match="--retry_path and --quarantine_path go together"):
+        fl.parse_args(REQUIRED + ["--retry_path", "s3://b/retry/"])
 
 
 def test_parse_args_ignores_unknown_glue_arguments():

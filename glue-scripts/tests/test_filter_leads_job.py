@@ -114,7 +114,7 @@ def test_job_writes_report_with_counts(finished_job):
     report = read_report(root)
     # THEN it has the counts the orchestrator reads, and main() returned the same
     assert report == {
-        "runId": "run-1", "read": 6, "kept": 2,
+        "runId": "run-1", "read": 6, "retried": 0, "quarantined": 0, "kept": 2,
         "rejected": {"do_not_call": 1, "do_not_call_unknown": 1, "missing_last_name": 1,
                      "superseded_duplicate": 1},
         "repaired": {},
@@ -171,14 +171,14 @@ def test_job_logs_counts_in_one_line(spark, tmp_path, capsys):
     fl.run(spark, fl.parse_args(job_args(tmp_path)))
     # THEN one line carries every count
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("filter_leads ")]
-    assert lines == ["filter_leads run=run-1 read=2 kept=1 rejected=do_not_call:1 repaired=none"]
+    assert lines == ["filter_leads run=run-1 read=2 retried=0 quarantined=0 kept=1 rejected=do_not_call:1 repaired=none"]
 
 
 # --- Empty input is a success with kept=0 -----------------------------------------------------
 
 
 def assert_empty_run(root, report):
-    assert report == {"runId": "run-1", "read": 0, "kept": 0, "rejected": {},
+    assert report == {"runId": "run-1", "read": 0, "retried": 0, "quarantined": 0, "kept": 0, "rejected": {},
                       "repaired": {}, "curatedColumns": fl.CURATED_COLUMNS}
     assert read_report(root) == report
     header, rows = csv_rows(root / "curated" / "csv")

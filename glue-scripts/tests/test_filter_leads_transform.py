@@ -311,7 +311,7 @@ def test_count_report_accounts_for_every_row_once(leads):
     report = fl.count_report(fl.label_leads(df, rules()), "run-1")
     # THEN read = kept + all rejections, in the agreed format
     assert report == {
-        "runId": "run-1", "read": 6, "kept": 2,
+        "runId": "run-1", "read": 6, "retried": 0, "quarantined": 0, "kept": 2,
         "rejected": {"do_not_call": 2, "missing_company": 1, "superseded_duplicate": 1},
         "repaired": {},
         "curatedColumns": fl.CURATED_COLUMNS,
@@ -320,11 +320,11 @@ def test_count_report_accounts_for_every_row_once(leads):
 
 def test_log_line_has_all_counts_on_one_line():
     # GIVEN a report
-    report = {"runId": "r1", "read": 10, "kept": 7,
+    report = {"runId": "r1", "read": 10, "retried": 2, "quarantined": 1, "kept": 7,
               "rejected": {"do_not_call": 2, "missing_company": 1},
               "repaired": {"first_name_too_long": 1}, "curatedColumns": []}
     # WHEN formatted THEN it is the single grep-able line
     assert fl.format_log_line(report) == (
-        "filter_leads run=r1 read=10 kept=7 rejected=do_not_call:2,missing_company:1 "
+        "filter_leads run=r1 read=10 retried=2 quarantined=1 kept=7 rejected=do_not_call:2,missing_company:1 "
         "repaired=first_name_too_long:1"
     )

@@ -305,14 +305,19 @@ def spark_overwrite_calls(bucket: str, folder: str) -> list[tuple[str, dict]]:
     return calls
 
 
-def _job_s3_calls(args: dict, read_keys: list[str]) -> list[tuple[str, dict]]:
+def _job_s3_calls(args: dict, read_keys: list[str], retry_reads: list[str] = ()) -> list[tuple[str, dict]]:
     """Every S3 call of one run of glue-scripts/filter_leads.py, by its arguments: it lists and reads
-    the run's input, overwrites its three Spark outputs (the two partitioned ones per run) and puts
-    its report."""
+    the run's input and (retry_reads) the marker, error files and earlier outputs of the rows the last
+    load refused, overwrites its Spark outputs (all but the CSV per run) and puts its report."""
     in_bucket, in_prefix = _s3_url(args["--input_path"])
     calls = [("ListObjectsV2", {"Bucket": in_bucket, "Prefix": in_prefix})]
     calls += [("GetObject", {"Bucket": in_bucket, "Key": k}) for k in read_keys]
-    for arg, per_run in (("--curated_csv_path", False), ("--curated_parquet_path", True), ("--rejected_path", True)):
+    for k in retry_reads:   # Spark lists the folder of each file it reads
+        calls += [("ListObjectsV2", {"Bucket": in_bucket, "Prefix": k.rsplit("/", 1)[0] + "/"}),
+                  ("GetObject", {"Bucket": in_bucket, "Key": k})]
+    outputs = (("--curated_csv_path", False), ("--curated_parquet_path", True), ("--rejected_path", True),
+               ("--retry_path", True), ("--quarantine_path", True))
+    for arg, per_run in (o for o in outputs if o[0] in args):
         bucket, prefix = _s3_url(args[arg])
         calls += spark_overwrite_calls(bucket, prefix + (f"run_id={args['--run_id']}" if per_run else ""))
     bucket, key = _s3_url(args["--report_path"])
@@ -333,6 +338,46 @@ def lead_key(run_id: str, inbox_key: str) -> str:
     return f"{run_id}-{inbox_key.rsplit('/', 1)[-1].split('.')[0]}"
 
 
+def _job_default_args(world, job_name: str) -> dict:
+    """The job's DefaultArguments from its template (--upsert_field, --max_load_attempts, ...)."""
+    for stack in world.deployed:
+        for lid in stack.of_type("AWS::Glue::Job"):
+            if stack.physical_name(lid) == job_name:
+                return stack.resolve(stack.resources[lid]["Properties"]).get("DefaultArguments", {})
+    raise LookupError(job_name)
+
+
+def _pending_refusals(world, acct: str, args: dict, defaults: dict):
+    """What filter_leads.pending_refusals() finds, on the double's stand-ins: ({key: attempts} to send
+    again, [(key, attempts, last error)] to quarantine, the keys it read). The job's Parquet outputs
+    are JSON files here (retry/run_id=<run>/attempts.json, quarantine/run_id=<run>/rows.json)."""
+    bucket, retry_prefix = _s3_url(args["--retry_path"])
+    marker_key = retry_prefix + "pending.json"
+    if marker_key not in world.keys(bucket, acct, marker_key):
+        return {}, [], [marker_key]
+    marker = json.loads(world.body(bucket, acct, marker_key))
+    if marker["runId"] == args["--run_id"]:
+        return {}, [], [marker_key]
+    _, errors_prefix = _s3_url(marker["rejectedRecordsAt"])
+    error_keys = world.keys(bucket, acct, errors_prefix)
+    field = defaults["--upsert_field"]
+    errors = {}
+    for k in error_keys:
+        for line in world.body(bucket, acct, k).decode().splitlines():
+            record = json.loads(line)
+            errors[record[field]] = record.get("error", line)
+    assert len(errors) == marker["rejected"], "the real job fails here: refused rows not all found"
+    attempts_key = f"{retry_prefix}run_id={marker['runId']}/attempts.json"
+    prior = json.loads(world.body(bucket, acct, attempts_key)) if world.keys(bucket, acct, attempts_key) else {}
+    _, parquet_prefix = _s3_url(args["--curated_parquet_path"])
+    reads = [marker_key, *error_keys, f"{parquet_prefix}run_id={marker['runId']}/part-00000.parquet", attempts_key]
+    refused = {k: prior.get(k, 0) + 1 for k in errors}
+    limit = int(defaults["--max_load_attempts"])
+    retry = {k: n for k, n in refused.items() if n < limit}
+    quarantine = [(k, n, errors[k]) for k, n in refused.items() if n >= limit]
+    return retry, quarantine, reads
+
+
 def filter_job(kept: int | None = None, final_state: str = "SUCCEEDED", account: str | None = None):
     """A GlueJobDouble.on_run that does what glue-scripts/filter_leads.py does to S3, by its arguments:
     reads the objects under --input_path, writes the report JSON to --report_path (`kept` = number of
@@ -346,20 +391,27 @@ def filter_job(kept: int | None = None, final_state: str = "SUCCEEDED", account:
         job_account, role = _job_role(world, job_name)
         acct = account or job_account
         s3 = world.client("s3", acct)
-        if world.calls is not None:
-            in_bucket, in_prefix = _s3_url(args["--input_path"])
-            for op, params in _job_s3_calls(args, world.keys(in_bucket, acct, in_prefix)):
-                world.calls.record(role, "s3", op, params, acct)
         in_bucket, in_prefix = _s3_url(args["--input_path"])
+        retry, quarantine, retry_reads = {}, [], []
+        if "--retry_path" in args:
+            retry, quarantine, retry_reads = _pending_refusals(world, acct, args, _job_default_args(world, job_name))
+        if world.calls is not None:
+            for op, params in _job_s3_calls(args, world.keys(in_bucket, acct, in_prefix), retry_reads):
+                world.calls.record(role, "s3", op, params, acct)
         read = len(world.keys(in_bucket, acct, in_prefix))
         n_kept = read if kept is None else kept
-        report = {"runId": args["--run_id"], "read": read, "kept": n_kept,
-                  "rejected": {"doNotCall": read - n_kept} if read > n_kept else {}}
+        keys = [lead_key(args["--run_id"], k) for k in world.keys(in_bucket, acct, in_prefix)[:n_kept]] + sorted(retry)
+        report = {"runId": args["--run_id"], "read": read, "retried": len(retry), "quarantined": len(quarantine),
+                  "kept": len(keys), "rejected": {"doNotCall": read - n_kept} if read > n_kept else {}}
+        if "--retry_path" in args:
+            bucket, prefix = _s3_url(args["--retry_path"])
+            s3.put_object(Bucket=bucket, Key=f"{prefix}run_id={args['--run_id']}/attempts.json", Body=json.dumps(retry).encode())
+            bucket, prefix = _s3_url(args["--quarantine_path"])
+            s3.put_object(Bucket=bucket, Key=f"{prefix}run_id={args['--run_id']}/rows.json", Body=json.dumps(quarantine).encode())
         bucket, key = _s3_url(args["--report_path"])
         s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
         bucket, prefix = _s3_url(args["--curated_csv_path"])
-        rows = "".join(f"{lead_key(args['--run_id'], k)},Lead{i},Co{i},false,lead{i}@example.com,First{i}\n"
-                       for i, k in enumerate(world.keys(in_bucket, acct, in_prefix)[:n_kept]))
+        rows = "".join(f"{k},Lead{i},Co{i},false,lead{i}@example.com,First{i}\n" for i, k in enumerate(keys))
         s3.put_object(Bucket=bucket, Key=f"{prefix}part-00000-{args['--run_id']}.csv",
                       Body=("MarketoId,LastName,Company,DoNotCall,Email,FirstName\n" + rows).encode())
         return "SUCCEEDED"

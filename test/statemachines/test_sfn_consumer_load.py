@@ -31,13 +31,18 @@ def run_report(c: Consumer, run_id: str) -> dict:
 
 
 def assert_balanced(report: dict) -> None:
-    assert report["read"] == sum(report["dropped"].values()) + report["sent"], report
+    assert report["read"] + report["retried"] == sum(report["dropped"].values()) + report["sent"], report
     assert report["sent"] == report["loaded"] + report["rejected"], report
 
 
 def rejected_rows_metric(c: Consumer) -> list[float]:
+    return flow_metric(c, "RejectedRows")
+
+
+def flow_metric(c: Consumer, metric: str) -> list[float]:
+    """The sums put on one of the flow's metrics (leadbridge namespace, dimension Flow)."""
     cw = c.world.client("cloudwatch", c.account)
-    stats = cw.get_metric_statistics(Namespace="leadbridge", MetricName="RejectedRows",
+    stats = cw.get_metric_statistics(Namespace="leadbridge", MetricName=metric,
                                      Dimensions=[{"Name": "Flow", "Value": c.flow}],
                                      StartTime="2000-01-01T00:00:00Z", EndTime="2100-01-01T00:00:00Z",
                                      Period=86400, Statistics=["Sum"])
