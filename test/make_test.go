@@ -48,3 +48,16 @@ func TestMake_DeployNamesWhatIsMissing(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, out, "PROFILE is required")
 }
+
+func TestMake_RecoverStartsTheRecoveryOfOneExecutionWithTheGivenProfile(t *testing.T) {
+	arn := "arn:aws:states:eu-west-1:222222222222:execution:Orchestration:run-1"
+	out, err := makeDryRun(t, "recover", "EXECUTION="+arn, "PROFILE=sales")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "AWS_PROFILE=sales .venv/bin/python tools/recover.py  "+arn)
+	out, err = makeDryRun(t, "recover", "EXECUTION="+arn, "PROFILE=sales", "DRY_RUN=1")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "tools/recover.py --dry-run "+arn)
+	out, err = makeDryRun(t, "recover", "PROFILE=sales")
+	require.Error(t, err)
+	assert.Contains(t, out, "EXECUTION is required")
+}

@@ -73,7 +73,7 @@ func newQuarantinedRowsAlarm(scope constructs.Construct, props *OrchestrationSta
 	bucket := *props.Bucket.BucketName()
 	return newRowCountAlarm(scope, "QuarantinedRowsAlarm", QuarantinedRowsMetric, props, fmt.Sprintf(
 		"Salesforce refused rows of flow %s at every allowed load; they are no longer sent. Each row, its attempts and Salesforce's last error "+
-			"are under s3://%s/%s run_id=<run id>/; the run's counts are in s3://%s/%s<run id>%s. Fix the lead in Marketo (a newer version is "+
+			"are under s3://%s/%srun_id=<run id>/; the run's counts are in s3://%s/%s<run id>%s. Fix the lead in Marketo (a newer version is "+
 			"loaded as usual) or in Salesforce.", *props.SalesforceFlowName, bucket, QuarantinePrefix, bucket, ReportsPrefix, RunReportSuffix))
 }
 
