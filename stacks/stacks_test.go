@@ -372,7 +372,7 @@ func TestApp_EveryStackNamesWhoGetsItsAlarms(t *testing.T) {
 	// ... and a topic from config receives every alarm of its stack.
 	partners := cdktest.Synth(t, app.Consumers[1].Stack)
 	alarms := partners.Resources("AWS::CloudWatch::Alarm")
-	require.Len(t, alarms, 7, "orchestration failures, rejected rows, unprocessed-run check and its failures, no load, two dead-letter queues")
+	require.Len(t, alarms, 8, "orchestration failures, rejected rows, quarantined rows, unprocessed-run check and its failures, no load, two dead-letter queues")
 	for id, a := range alarms {
 		assert.Contains(t, cdktest.JSON(a["Properties"].(map[string]any)["AlarmActions"]), `"arn:aws:sns:eu-west-1:333333333333:on-call"`, id)
 	}
