@@ -70,7 +70,8 @@ func (o *orchestration) refreshCatalog(then sfn.IChainable) sfn.IChainable {
 
 // reportCatalogNotRefreshed puts the event that alarms, then goes on to then.
 // If even that fails, the execution fails, so that its own alarm fires; the
-// run's files are moved by then, so a redrive only reports again.
+// run's files are moved by then: start the crawler again (README, Recovering
+// a failed run); a new execution for the run would find it processed.
 func (o *orchestration) reportCatalogNotRefreshed(then sfn.IChainable) sfn.IChainable {
 	report := tasks.NewEventBridgePutEvents(o.scope, jsii.String("ReportCatalogNotRefreshed"), &tasks.EventBridgePutEventsProps{
 		Entries: &[]*tasks.EventBridgePutEventsEntry{{

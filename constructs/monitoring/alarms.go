@@ -78,7 +78,7 @@ func NewGlueJobFailureRule(scope constructs.Construct, id string, jobName *strin
 			AuthorizeUsingRole: jsii.Bool(true),
 			Message: awsevents.RuleTargetInput_FromText(jsii.String("Glue job " + field("$.detail.jobName") + " run " + field("$.detail.jobRunId") +
 				" ended " + field("$.detail.state") + ": " + field("$.detail.message") +
-				". The orchestration that started it fails too; fix the cause and redrive it.")),
+				". The orchestration that started it fails too; fix the cause, then recover that execution (README, Recovering a failed run: make recover).")),
 		})},
 	})
 }

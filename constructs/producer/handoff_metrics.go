@@ -15,7 +15,8 @@ const ObjectsHandedOffMetric = "ObjectsHandedOff"
 
 // publishObjectsHandedOff puts the number of objects of the run just copied
 // and archived on the flow's ObjectsHandedOff metric. A failure to publish
-// fails the hand-off before any consumer is told, and a redrive repeats it.
+// fails the hand-off before any consumer is told, and a recovery (a new
+// execution with the same input, README "Recovering a failed run") repeats it.
 func (h *handoffDefinition) publishObjectsHandedOff(catch func(sfn.TaskStateBase)) sfn.TaskStateBase {
 	task := tasks.NewCallAwsService(h.scope, jsii.String("PublishObjectsHandedOff"), &tasks.CallAwsServiceProps{
 		Service: jsii.String("cloudwatch"),
