@@ -17,6 +17,7 @@ as a CloudWatch namespace, the same call with another value) and must deny it.
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import shutil
 import subprocess
@@ -430,10 +431,12 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
                 continue
             for action in actions:
                 label = f"{pid} statement {si} {action}"
-                if not users:
+                # Taking an Allow of `action` away can only deny requests for the actions it matches.
+                affected = [r for r in users if fnmatch.fnmatchcase(r.need.action.lower(), action.lower())]
+                if not affected:
                     if _explained(pid, action, st):
                         report.unused_explained.append(label)
-                    elif not _not_exercised(pid):
+                    elif users or not _not_exercised(pid):
                         report.unused.append(label)
                     continue
                 variant = copy.deepcopy(doc)
@@ -445,7 +448,7 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
                     del vst[si]
                 if "Statement" in variant and not isinstance(variant["Statement"], list):
                     variant["Statement"] = vst
-                variants[label] = (pid, variant, users, st, action)
+                variants[label] = (pid, variant, affected, st, action)
     batch, owners = [], []
     docs = dict(pol.documents)
     for label, (pid, variant, users, _, _) in variants.items():
