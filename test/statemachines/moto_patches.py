@@ -173,6 +173,22 @@ def measure_map_results(mp) -> None:
     mp.setattr(state_map_mod.StateMap, "_eval_execution", _eval_execution)
 
 
+def query_language_scopes_per_parse(mp) -> None:
+    """Gap: the ASL Preprocessor keeps its stack of QueryLanguage scopes in a class attribute
+    (`_query_language_per_scope: list = []`), shared by every parse. Definitions parsed at the same time
+    (two executions, or Distributed Map children, starting together) then read each other's scope, and a
+    JSONata state inside a JSONPath machine fails at random with "Unsupported declaration in
+    QueryLanguage=JSONata block". Each Preprocessor gets a list of its own, as the code means."""
+    from moto.stepfunctions.parser.asl.parse import preprocessor as preprocessor_mod
+
+    orig = preprocessor_mod.Preprocessor.__init__
+
+    def __init__(self, *args, **kwargs):
+        orig(self, *args, **kwargs)
+        self._query_language_per_scope = []
+    mp.setattr(preprocessor_mod.Preprocessor, "__init__", __init__)
+
+
 def stub_sdk_services(mp, stubs: dict, on_sdk_call) -> None:
     """Gap: services moto does not emulate (AppFlow). `arn:aws:states:::aws-sdk:<service>:<action>` for a
     service in `stubs` is answered by stubs[service](action_snake_case, params) instead of moto; raise a
@@ -428,6 +444,7 @@ def apply_all(mp, *, sdk_stubs: dict | None = None, on_state_entered=lambda *a: 
     paginate_item_reader(mp)
     distributed_map_fails_on_item_failures(mp, on_sdk_call)
     measure_map_results(mp)
+    query_language_scopes_per_parse(mp)
     stub_sdk_services(mp, sdk_stubs or {}, on_sdk_call)
     sdk_request_and_response_shapes(mp)  # after the stubs: stubs get boto3-cased params, PascalCase out
     real_aws_error_names(mp)
