@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/leadbridge/leadbridge/constructs/consumer"
 	"github.com/leadbridge/leadbridge/constructs/monitoring"
@@ -64,6 +65,21 @@ type Marketo struct {
 	Schedule         string   `json:"schedule"`
 	IncrementalField string   `json:"incrementalField"`
 	Fields           []string `json:"fields"`
+	// FirstExecutionFrom starts the first incremental pull, e.g. 2026-01-15.
+	// Default: AppFlow's, 30 days back from the first run.
+	FirstExecutionFrom string `json:"firstExecutionFrom"`
+}
+
+// FirstPullFrom is the validated FirstExecutionFrom, nil when not set.
+func (m Marketo) FirstPullFrom() *time.Time {
+	if m.FirstExecutionFrom == "" {
+		return nil
+	}
+	t, err := producer.ParseFirstExecutionFrom("producer.marketo.firstExecutionFrom", m.FirstExecutionFrom)
+	if err != nil {
+		panic(err) // Parse validated it
+	}
+	return &t
 }
 
 // Consumer is one sales account that loads the leads into Salesforce.
@@ -220,6 +236,10 @@ func (d *Deployment) Validate() error {
 	add(validate.Required("producer.marketo.connectorProfile", p.Marketo.ConnectorProfile))
 	add(validate.Schedule("producer.marketo.schedule", p.Marketo.Schedule))
 	add(producer.ValidateMarketoFields("producer.marketo.fields", p.Marketo.Fields, p.Marketo.IncrementalField))
+	if p.Marketo.FirstExecutionFrom != "" {
+		_, err := producer.ParseFirstExecutionFrom("producer.marketo.firstExecutionFrom", p.Marketo.FirstExecutionFrom)
+		add(err)
+	}
 	add(positive("producer.archiveRetentionDays", p.ArchiveRetentionDays))
 	add(email("producer.alarmEmail", p.AlarmEmail))
 	add(topicArn("producer.alarmTopicArn", p.AlarmTopicArn, p.Region))
@@ -393,7 +413,7 @@ type keySet map[string]keySet
 const listMarker = "[]"
 
 var (
-	marketoKeys    = keySet{"connectorProfile": nil, "object": nil, "schedule": nil, "incrementalField": nil, "fields": nil}
+	marketoKeys    = keySet{"connectorProfile": nil, "object": nil, "schedule": nil, "incrementalField": nil, "fields": nil, "firstExecutionFrom": nil}
 	salesforceKeys = keySet{"connectorProfile": nil, "idField": nil, "fieldMapping": nil, "fieldLengths": nil, "maxLoadAttempts": nil}
 	rulesKeys      = keySet{"tooLong": nil, "invalidEmail": nil}
 	filterJobKeys  = keySet{"workerType": nil, "numberOfWorkers": nil, "timeoutMinutes": nil}

@@ -69,6 +69,8 @@ func TestParse_RejectsBadConfigurationWithOneLineNamingKeyAndValue(t *testing.T)
 		"region not a region":      {edit(`"region": "eu-west-1", "marketo"`, `"region": "europe", "marketo"`), `producer.region must be an AWS region such as eu-west-1, got "europe"`},
 		"malformed schedule": {edit(`"connectorProfile": "m"`, `"connectorProfile": "m", "schedule": "rate(1 days)"`),
 			`producer.marketo.schedule must look like rate(1days) or rate(6hours), got "rate(1 days)"`},
+		"first pull not a date": {edit(`"connectorProfile": "m"`, `"connectorProfile": "m", "firstExecutionFrom": "15.01.2026"`),
+			`producer.marketo.firstExecutionFrom must be a date such as 2026-01-15 or a time such as 2026-01-15T08:00:00Z, got "15.01.2026"`},
 		"consumer in producer account": {edit(`"222222222222"`, `"111111111111"`),
 			`consumers[0].account "111111111111" is the producer's account`},
 		"consumer in another region": {edit(`"region": "eu-west-1", "salesforce"`, `"region": "us-east-1", "salesforce"`),

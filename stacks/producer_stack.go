@@ -23,6 +23,7 @@ const (
 	MissedRunID  = "MissedRunCheck"
 	// MonitoringID is the dashboard and alarms of either side.
 	MonitoringID = "Monitoring"
+	FlowAlarmsID = "MarketoFlowAlarms"
 )
 
 // ProducerStackProps configures a ProducerStack.
@@ -42,6 +43,8 @@ type ProducerStack struct {
 	MissedRun *monitoring.StaleObjectsCheck
 	// Monitoring is the dashboard and the freshness and dead-letter alarms.
 	Monitoring *monitoring.ProducerMonitoring
+	// FlowAlarms alarm on a failed Marketo run and on the flow being deactivated.
+	FlowAlarms *producer.FlowAlarmRules
 }
 
 // ProducerStackName is the stack name users pass to `cdk deploy`.
@@ -71,6 +74,7 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 		Schedule:             jsii.String(m.Schedule),
 		IncrementalField:     jsii.String(m.IncrementalField),
 		Fields:               jsii.Strings(m.Fields...),
+		FirstExecutionFrom:   m.FirstPullFrom(),
 	})
 	targets := d.ConsumerTargets()
 	handoff := producer.NewHandoffStateMachine(stack, jsii.String(HandoffID), &producer.HandoffStateMachineProps{
@@ -89,6 +93,9 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 	flow.Flow.Node().AddDependency(completion.Rule, handoff.StateMachine)
 	alarms := handoff.Monitoring.Alarms
 	forwardAlarms(stack, alarms, d.Producer.AlarmTopicArn)
+	flowAlarms := producer.NewFlowAlarmRules(stack, jsii.String(FlowAlarmsID), &producer.FlowAlarmRulesProps{
+		FlowName: flow.FlowName, Topic: alarms.Topic,
+	})
 	missed := monitoring.NewStaleObjectsCheck(stack, jsii.String(MissedRunID), &monitoring.StaleObjectsCheckProps{
 		Bucket:      landing.Bucket,
 		Prefix:      jsii.String(producer.LandingPrefix),
@@ -107,7 +114,7 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 	output(stack, "HandoffStateMachineArn", handoff.StateMachine.StateMachineArn(), "Copies each run to the consumers")
 	output(stack, "AlarmTopicArn", alarms.Topic.TopicArn(), alarmTopicHelp)
 	output(stack, "DashboardName", watch.Dashboard.DashboardName(), dashboardHelp)
-	return &ProducerStack{Stack: stack, Landing: landing, Flow: flow, Handoff: handoff, Completion: completion, MissedRun: missed, Monitoring: watch}
+	return &ProducerStack{Stack: stack, Landing: landing, Flow: flow, Handoff: handoff, Completion: completion, MissedRun: missed, Monitoring: watch, FlowAlarms: flowAlarms}
 }
 
 const dashboardHelp = "CloudWatch dashboard of this side: runs, leads, durations, dead letters, alarms"

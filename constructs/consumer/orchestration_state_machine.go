@@ -134,6 +134,7 @@ func NewOrchestrationStateMachine(scope constructs.Construct, id *string, props 
 	workflow.SuppressWildcards(role, "The orchestration moves whole run folders (curated/*, processed/*, inbox/*, archive/*), reads reports/*, "+
 		"and describes the execution the run lock names (read-only; naming its own state machine in its role would be a circular dependency).",
 		`/^Resource::(.*\/(curated|processed|inbox|archive|reports)\/\*|arn:.*:execution:\*)$/g`)
+	s3steps.SuppressResultsWildcard(role)
 	catalogAlarm := newCatalogAlarmRule(this, props.CrawlerName, parts.AlarmTopic)
 	rejected := newRejectedRowsAlarm(this, props)
 	quarantined := newQuarantinedRowsAlarm(this, props)
@@ -398,11 +399,11 @@ func (o *orchestration) releaseLockAfterSuccess(id string, then sfn.IChainable) 
 func (o *orchestration) moveFiles(then sfn.IChainable) sfn.IChainable {
 	curated := s3steps.ForEachObject(o.scope, "MoveCurated", o.bucket, "$.run.curatedPrefix", "$.movedCurated", 40,
 		s3steps.Move(o.scope, s3steps.MoveIDs{Copy: "CopyCuratedToProcessed", Delete: "DeleteCuratedObject", Done: "CuratedObjectMoved"},
-			o.bucket, CuratedPrefix, ProcessedPrefix, "States.Format('{}{}', $.run.processedPrefix, $.fileName)"))
+			o.bucket, CuratedPrefix, ProcessedPrefix, "processedPrefix"))
 	curated.AddCatch(o.failed, workflow.CatchNamingState("$.error"))
 	source := s3steps.ForEachObject(o.scope, "ArchiveSource", o.bucket, "$.run.sourcePrefix", "$.archivedSource", 40,
 		s3steps.Move(o.scope, s3steps.MoveIDs{Copy: "CopySourceToArchive", Delete: "DeleteSourceObject", Done: "SourceObjectArchived"},
-			o.bucket, SourcePrefix, ArchivePrefix, "States.Format('{}{}', $.run.archivePrefix, $.fileName)"))
+			o.bucket, SourcePrefix, ArchivePrefix, "archivePrefix"))
 	source.AddCatch(o.failed, workflow.CatchNamingState("$.error"))
 	return sfn.Chain_Start(curated).Next(source).Next(o.releaseLockAfterSuccess("ReleaseRunLock", then))
 }

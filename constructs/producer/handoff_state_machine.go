@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -131,6 +132,9 @@ func NewHandoffStateMachine(scope constructs.Construct, id *string, props *Hando
 	workflow.PutMetricsOnlyInNamespace(role)
 	workflow.SuppressWildcards(role, "Runs are folders of objects: the role reads and deletes landing/*, writes archive/* and each consumer's inbox/*.",
 		`/^Resource::.*\/(landing|archive|inbox)\/\*$/g`)
+	workflow.SuppressWildcards(role, "DescribeMapRun (read-only) counts the objects of this state machine's Map Runs; their ARNs hold its generated name, which its own role cannot name without a circular dependency.",
+		`/^Resource::arn:(<AWS::Partition>|[^:]+):states:[^:]+:\d{12}:mapRun:\*$/g`)
+	s3steps.SuppressResultsWildcard(role)
 	return &HandoffStateMachine{Construct: this, StateMachine: parts.StateMachine, flowName: props.FlowName, Role: role, Monitoring: parts}
 }
 
@@ -162,15 +166,15 @@ func (h *handoffDefinition) build() sfn.IChainable {
 		Parameters: &map[string]interface{}{"runId.$": "$.detail['execution-id']"},
 		ResultPath: jsii.String("$.event"),
 	})
+	// The event stays in state beside the run: DidRunReportRecords reads its count.
 	readRun := sfn.NewPass(h.scope, jsii.String("ReadRunFromEvent"), &sfn.PassProps{
 		Parameters: &map[string]interface{}{
-			"run": map[string]interface{}{
-				"runId.$":         "$.event.runId",
-				"sourcePrefix.$":  fmt.Sprintf("States.Format('%s%s/{}/', $.event.runId)", LandingPrefix, flowName),
-				"archivePrefix.$": fmt.Sprintf("States.Format('%s%s/{}/', $.event.runId)", ArchivePrefix, flowName),
-				"inboxPrefix.$":   fmt.Sprintf("States.Format('%s{}/', $.event.runId)", naming.InboxSourcePrefix),
-			},
+			"runId.$":         "$.event.runId",
+			"sourcePrefix.$":  fmt.Sprintf("States.Format('%s', $.event.runId)", RunFolder(LandingPrefix, flowName)),
+			"archivePrefix.$": fmt.Sprintf("States.Format('%s', $.event.runId)", RunFolder(ArchivePrefix, flowName)),
+			"inboxPrefix.$":   fmt.Sprintf("States.Format('%s{}/', $.event.runId)", naming.InboxSourcePrefix),
 		},
+		ResultPath: jsii.String("$.run"),
 	})
 
 	checkLanding := s3steps.CountUpToOne(h.scope, "CountLandedObjects", h.landing, "$.run.sourcePrefix", "$.landed")
@@ -184,8 +188,10 @@ func (h *handoffDefinition) build() sfn.IChainable {
 	}
 	copyMap := s3steps.ForEachObject(h.scope, "CopyToConsumers", h.landing, "$.run.sourcePrefix", "$.copied", concurrency, h.copyToConsumers())
 	copyMap.AddCatch(failed, workflow.CatchNamingState("$.error"))
+	countCopied := s3steps.CountItems(h.scope, "CountCopiedObjects", "$.copied", "$.copied")
+	catch(countCopied)
 	archive := s3steps.Move(h.scope, s3steps.MoveIDs{Copy: "CopyToArchive", Delete: "DeleteLandedObject", Done: "ObjectArchived"},
-		h.landing, LandingPrefix, ArchivePrefix, "States.Format('{}{}', $.run.archivePrefix, $.fileName)")
+		h.landing, LandingPrefix, ArchivePrefix, "archivePrefix")
 	archiveMap := s3steps.ForEachObject(h.scope, "ArchiveRun", h.landing, "$.run.sourcePrefix", "$.archivedNow", concurrency, archive)
 	archiveMap.AddCatch(failed, workflow.CatchNamingState("$.error"))
 
@@ -198,12 +204,31 @@ func (h *handoffDefinition) build() sfn.IChainable {
 	recount := s3steps.ForEachObject(h.scope, "CountArchivedRun", h.landing, "$.run.archivePrefix", "$.copied", concurrency,
 		s3steps.Done(h.scope, "ObjectAlreadyHandedOff"))
 	recount.AddCatch(failed, workflow.CatchNamingState("$.error"))
-	recount.Next(notify.first)
+	countArchived := s3steps.CountItems(h.scope, "CountArchivedRunObjects", "$.copied", "$.copied")
+	catch(countArchived)
+	recount.Next(countArchived).Next(notify.first)
 
-	handOff := sfn.Chain_Start(copyMap).Next(archiveMap).Next(h.publishObjectsHandedOff(catch)).Next(notify.first)
+	// A run that reported records but left no file anywhere lost them
+	// between AppFlow and the bucket (or writes where RunFolder does not
+	// look): the execution fails, and so alarms, instead of ending quietly.
+	// AppFlow reports the count as a string (AppFlow guide, flow
+	// notifications). An event without it (a hand-off started by hand) proves
+	// nothing either, so only a reported "0" ends quietly.
+	filesMissing := sfn.NewFail(h.scope, jsii.String("RunFilesMissing"), &sfn.FailProps{
+		Error: jsii.String("RunFilesMissing"),
+		Cause: jsii.String(fmt.Sprintf("AppFlow reported records for this run (or no count) but no file is under %s<execution id>/ or %s<execution id>/",
+			strings.TrimSuffix(RunFolder(LandingPrefix, flowName), "{}/"), strings.TrimSuffix(RunFolder(ArchivePrefix, flowName), "{}/"))),
+	})
+	records := jsii.String("$.detail['num-of-records-processed']")
+	noFiles := sfn.NewChoice(h.scope, jsii.String("DidRunReportRecords"), nil).
+		When(sfn.Condition_And(sfn.Condition_IsPresent(records), sfn.Condition_StringEquals(records, jsii.String("0"))),
+			sfn.NewSucceed(h.scope, jsii.String("RunWroteNoFiles"), nil), nil).
+		Otherwise(filesMissing)
+
+	handOff := sfn.Chain_Start(copyMap).Next(countCopied).Next(archiveMap).Next(h.publishObjectsHandedOff(catch)).Next(notify.first)
 	alreadyDone := sfn.NewChoice(h.scope, jsii.String("WasRunArchived"), nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.archived.count"), jsii.Number(0)), recount, nil).
-		Otherwise(sfn.NewSucceed(h.scope, jsii.String("RunWroteNoFiles"), nil))
+		Otherwise(noFiles)
 
 	return sfn.Chain_Start(readRunID).Next(readRun).Next(checkLanding).Next(
 		sfn.NewChoice(h.scope, jsii.String("DidRunLandFiles"), nil).
@@ -220,11 +245,11 @@ func (h *handoffDefinition) copyToConsumers() sfn.IChainable {
 		task := s3steps.Copy(h.scope, "CopyTo_"+c.Name, &s3steps.CopyProps{
 			Source: h.landing, SourcePrefix: LandingPrefix,
 			TargetBucketName: jsii.String(c.BucketName), TargetBucketArn: arn, TargetPrefix: naming.InboxSourcePrefix,
-			KeyExpression: "States.Format('{}{}', $.run.inboxPrefix, $.fileName)",
+			TargetFolder: "inboxPrefix",
 		})
 		// The source is gone only once an execution archived it, which it
 		// does only after every copy succeeded: count it as copied.
-		task.AddCatch(copied, &sfn.CatchProps{Errors: jsii.Strings(s3steps.NoSuchKey), ResultPath: sfn.JsonPath_DISCARD()})
+		task.AddCatch(copied, &sfn.CatchProps{Errors: jsii.Strings(s3steps.NoSuchKey)})
 		if chain == nil {
 			chain = sfn.Chain_Start(task)
 		} else {

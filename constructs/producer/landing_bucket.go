@@ -12,11 +12,25 @@ import (
 )
 
 // Prefixes of the landing bucket. AppFlow writes each run under
-// LandingPrefix/<flow name>/<execution id>/; the hand-off moves it to ArchivePrefix.
+// LandingPrefix/<flow name>/<execution id>/ (see RunFolder); the hand-off
+// moves it to the same folder under ArchivePrefix.
 const (
 	LandingPrefix = "landing/"
 	ArchivePrefix = "archive/"
 )
+
+// RunFolder is where one run of flowName sits under prefix (LandingPrefix or
+// ArchivePrefix), as a States.Format template of the run's execution id:
+// <prefix><flow name>/{}/. This is the one assumption about AppFlow's key
+// layout: the execution id level is the flow's PrefixConfig
+// PathPrefixHierarchy EXECUTION_ID ("The ID that Amazon AppFlow assigns to
+// the flow run", CloudFormation AWS::AppFlow::Flow PrefixConfig); the flow
+// name level below the bucket prefix is what AppFlow is reported to write
+// and is on the first-run checklist (docs/first-run.md) to confirm. The
+// moto tests share it (test/statemachines/fakes.py marketo_run_prefix).
+func RunFolder(prefix, flowName string) string {
+	return prefix + flowName + "/{}/"
+}
 
 // LandingBucketProps configures a LandingBucket.
 type LandingBucketProps struct {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsappflow"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -47,6 +48,12 @@ type MarketoFlowProps struct {
 	// Fields are the Marketo fields to pull; it must include id, updatedAt and doNotCall.
 	// Default: - DefaultMarketoFields.
 	Fields *[]*string
+	// FirstExecutionFrom is where the first incremental pull starts: leads
+	// updated since then. Marketo serves at most 31 days per extract (see the
+	// README's backfill procedure for older leads).
+	// Default: - AppFlow's own: 30 days back from the first run (cdklabs/cdk-appflow,
+	// src/core/flows/flow-base.ts, ScheduleProperties.firstExecutionFrom).
+	FirstExecutionFrom *time.Time
 }
 
 // MarketoFlow pulls Marketo leads incrementally, on a schedule, into the
@@ -81,7 +88,29 @@ func (p *MarketoFlowProps) validate() error {
 		validate.RequiredStrings(map[string]*string{"FlowName": p.FlowName, "ConnectorProfileName": p.ConnectorProfileName}),
 		validate.NotNil(map[string]any{"Bucket": p.Bucket}),
 		validate.Schedule("Schedule", *p.Schedule),
+		validateFirstExecutionFrom("FirstExecutionFrom", p.FirstExecutionFrom),
 		ValidateMarketoFields("Fields", derefAll(*p.Fields), *p.IncrementalField))
+}
+
+// ParseFirstExecutionFrom reads a configured start of the first pull: a date
+// (UTC midnight) such as 2026-01-15, or a time such as 2026-01-15T08:00:00Z.
+func ParseFirstExecutionFrom(key, value string) (time.Time, error) {
+	for _, layout := range []string{time.DateOnly, time.RFC3339} {
+		if t, err := time.Parse(layout, value); err == nil {
+			return t, validateFirstExecutionFrom(key, &t)
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s must be a date such as 2026-01-15 or a time such as 2026-01-15T08:00:00Z, got %q", key, value)
+}
+
+// validateFirstExecutionFrom refuses times AppFlow cannot take: it counts
+// FirstExecutionFrom in whole seconds since 1970 (CloudFormation
+// AWS::AppFlow::Flow ScheduledTriggerProperties).
+func validateFirstExecutionFrom(key string, t *time.Time) error {
+	if t != nil && t.Unix() <= 0 {
+		return fmt.Errorf("%s must be after 1970-01-01, got %s", key, t.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // ValidateMarketoFields checks a field list: not empty, no duplicates, plain
@@ -138,6 +167,7 @@ func NewMarketoFlow(scope constructs.Construct, id *string, props *MarketoFlowPr
 				ScheduleExpression: p.Schedule,
 				DataPullMode:       jsii.String("Incremental"),
 				TimeZone:           jsii.String("UTC"),
+				FirstExecutionFrom: epochSeconds(p.FirstExecutionFrom),
 			},
 		},
 		SourceFlowConfig: &awsappflow.CfnFlow_SourceFlowConfigProperty{
@@ -175,6 +205,14 @@ func NewMarketoFlow(scope constructs.Construct, id *string, props *MarketoFlowPr
 		flow.Node().AddDependency(b.Policy())
 	}
 	return &MarketoFlow{Construct: this, Flow: flow, FlowName: p.FlowName}
+}
+
+// epochSeconds is how AppFlow takes a time; nil stays unset.
+func epochSeconds(t *time.Time) *float64 {
+	if t == nil {
+		return nil
+	}
+	return jsii.Number(float64(t.Unix()))
 }
 
 func derefAll(ptrs []*string) []string {

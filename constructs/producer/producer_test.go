@@ -3,8 +3,10 @@ package producer_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/constructs/producer"
 	"github.com/leadbridge/leadbridge/internal/cdktest"
@@ -79,15 +81,18 @@ func TestLandingBucket_RejectsArchiveRetentionOfZero(t *testing.T) {
 	assert.Contains(t, err.Error(), "ArchiveRetentionDays must be a whole number of days of at least 1, got 0")
 }
 
-func TestMarketoFlow_PullsIncrementallyOnScheduleAsParquet(t *testing.T) {
-	// GIVEN a Marketo flow with defaults
+// marketoFlow synthesizes a Marketo flow with props (name, connection and bucket filled in).
+func marketoFlow(t *testing.T, props producer.MarketoFlowProps) map[string]any {
 	stack := newStack()
 	landing := producer.NewLandingBucket(stack, jsii.String("Landing"), nil)
-	producer.NewMarketoFlow(stack, jsii.String("Flow"), &producer.MarketoFlowProps{
-		FlowName: jsii.String("lb-marketo-leads"), ConnectorProfileName: jsii.String("marketo"), Bucket: landing.Bucket,
-	})
-	// WHEN synthesized
-	flow := cdktest.Synth(t, stack).Only(t, "AWS::AppFlow::Flow")
+	props.FlowName, props.ConnectorProfileName, props.Bucket = jsii.String("lb-marketo-leads"), jsii.String("marketo"), landing.Bucket
+	producer.NewMarketoFlow(stack, jsii.String("Flow"), &props)
+	return cdktest.Synth(t, stack).Only(t, "AWS::AppFlow::Flow")
+}
+
+func TestMarketoFlow_PullsIncrementallyOnScheduleAsParquet(t *testing.T) {
+	// GIVEN a Marketo flow with defaults, WHEN synthesized
+	flow := marketoFlow(t, producer.MarketoFlowProps{})
 	// THEN it is scheduled daily, incremental on updatedAt, writes Parquet, and projects the fields
 	text := cdktest.JSON(flow)
 	assert.Equal(t, "Active", flow["FlowStatus"])
@@ -99,6 +104,32 @@ func TestMarketoFlow_PullsIncrementallyOnScheduleAsParquet(t *testing.T) {
 	assert.Contains(t, text, `"Object":"leads"`)
 	assert.Contains(t, text, `"ConnectorOperator":{"Marketo":"PROJECTION"}`)
 	assert.Contains(t, text, `"doNotCall"`)
+}
+
+func TestMarketoFlow_StartsTheFirstPullAtFirstExecutionFrom(t *testing.T) {
+	// GIVEN a flow whose first pull starts on 15 January 2026
+	from := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	flow := marketoFlow(t, producer.MarketoFlowProps{FirstExecutionFrom: &from})
+	// THEN AppFlow gets it in seconds since 1970
+	assert.Contains(t, cdktest.JSON(flow), `"FirstExecutionFrom":1768435200`)
+}
+
+func TestMarketoFlow_LeavesTheFirstPullToAppFlowByDefault(t *testing.T) {
+	flow := marketoFlow(t, producer.MarketoFlowProps{})
+	assert.NotContains(t, cdktest.JSON(flow), `FirstExecutionFrom`)
+}
+
+func TestParseFirstExecutionFrom_TakesADateOrATime(t *testing.T) {
+	day, err := producer.ParseFirstExecutionFrom("k", "2026-01-15")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1768435200), day.Unix())
+	at, err := producer.ParseFirstExecutionFrom("k", "2026-01-15T08:00:00+01:00")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1768435200+7*3600), at.Unix())
+	_, err = producer.ParseFirstExecutionFrom("k", "15/01/2026")
+	assert.EqualError(t, err, `k must be a date such as 2026-01-15 or a time such as 2026-01-15T08:00:00Z, got "15/01/2026"`)
+	_, err = producer.ParseFirstExecutionFrom("k", "1969-12-31")
+	assert.EqualError(t, err, `k must be after 1970-01-01, got 1969-12-31T00:00:00Z`)
 }
 
 func TestMarketoFlow_RejectsBadProps(t *testing.T) {
@@ -141,6 +172,38 @@ func TestCompletionRule_MatchesThisFlowsSuccessfulRuns(t *testing.T) {
 	assert.Contains(t, target, `"RetryPolicy"`)
 }
 
+func TestFlowAlarmRules_SendFailedRunsAndDeactivationOfThisFlowToTheTopic(t *testing.T) {
+	// GIVEN the rules for one flow and a topic
+	stack := newStack()
+	topic := awssns.NewTopic(stack, jsii.String("Alarms"), nil)
+	producer.NewFlowAlarmRules(stack, jsii.String("FlowAlarms"), &producer.FlowAlarmRulesProps{FlowName: jsii.String("lb-marketo-leads"), Topic: topic})
+	rules := cdktest.Synth(t, stack).Resources("AWS::Events::Rule")
+	patterns := map[string]any{}
+	for _, r := range rules {
+		props := r["Properties"].(map[string]any)
+		patterns[props["EventPattern"].(map[string]any)["detail-type"].([]any)[0].(string)] = props["EventPattern"]
+		// THEN each publishes to the topic with a role of its own
+		assert.Contains(t, cdktest.JSON(props["Targets"]), `"RoleArn"`)
+		assert.Contains(t, cdktest.JSON(props["Targets"]), `"Arn":{"Ref":"Alarms`)
+	}
+	// AND one matches every run of this flow but the successful ones, the other its deactivation
+	assert.Equal(t, map[string]any{
+		"source": []any{"aws.appflow"}, "detail-type": []any{"AppFlow End Flow Run Report"},
+		"detail": map[string]any{"flow-name": []any{"lb-marketo-leads"}, "status": []any{map[string]any{"anything-but": []any{"Execution Successful"}}}},
+	}, patterns["AppFlow End Flow Run Report"])
+	assert.Equal(t, map[string]any{
+		"source": []any{"aws.appflow"}, "detail-type": []any{"AppFlow Scheduled Flow Deactivated"},
+		"detail": map[string]any{"flow-name": []any{"lb-marketo-leads"}},
+	}, patterns["AppFlow Scheduled Flow Deactivated"])
+}
+
+func TestFlowAlarmRules_RejectMissingProps(t *testing.T) {
+	err := cdktest.Recover(func() { producer.NewFlowAlarmRules(newStack(), jsii.String("FlowAlarms"), nil) })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "FlowName is required")
+	assert.Contains(t, err.Error(), "Topic is required")
+}
+
 func TestHandoff_FailsWithoutConsumers(t *testing.T) {
 	err := cdktest.Recover(func() { handoffStack(t, nil) })
 	require.Error(t, err)
@@ -165,8 +228,9 @@ func TestHandoff_CopiesToEveryConsumerBeforeArchivingThenNotifies(t *testing.T) 
 	assert.Contains(t, cdktest.JSON(copyMap.Raw["ItemReader"]), "s3:listObjectsV2", "the map must page through the listing itself")
 	assert.Equal(t, "CopyTo_sales", copyMap.ItemProcessor.StartAt)
 	assert.Equal(t, "CopyTo_partners", copyMap.ItemProcessor.States["CopyTo_sales"].Next)
-	// AND archiving comes only after the whole copy map, and events only after archiving
-	assert.Equal(t, "ArchiveRun", copyMap.Next)
+	// AND archiving comes only after the whole copy map (and its count), and events only after archiving
+	assert.Equal(t, "CountCopiedObjects", copyMap.Next)
+	assert.Equal(t, "ArchiveRun", def.States["CountCopiedObjects"].Next)
 	archive := def.States["ArchiveRun"]
 	assert.Equal(t, "CopyToArchive", archive.ItemProcessor.StartAt)
 	assert.Equal(t, "DeleteLandedObject", archive.ItemProcessor.States["CopyToArchive"].Next, "delete only after the archive copy")
@@ -176,13 +240,67 @@ func TestHandoff_CopiesToEveryConsumerBeforeArchivingThenNotifies(t *testing.T) 
 	assert.Contains(t, cdktest.JSON(def.States["Notify_sales"].Parameters), `"Source":"leadbridge.handoff"`)
 	// AND a run found only in archive/ is announced again, counted from the archive
 	assert.Contains(t, cdktest.JSON(def.States["WasRunArchived"].Choices), `"Next":"CountArchivedRun"`)
-	assert.Equal(t, "Notify_sales", def.States["CountArchivedRun"].Next)
+	assert.Equal(t, "CountArchivedRunObjects", def.States["CountArchivedRun"].Next)
+	assert.Equal(t, "Notify_sales", def.States["CountArchivedRunObjects"].Next)
 	// AND no path from the start reaches ArchiveRun without passing CopyToConsumers
 	before := def.Reachable("ReadRunFromEvent")
 	delete(before, "CopyToConsumers")
+	delete(before, "CountCopiedObjects") // entered only from CopyToConsumers (above)
 	for name := range before {
 		assert.NotEqual(t, "ArchiveRun", def.States[name].Next, "%s leads to ArchiveRun", name)
 	}
+}
+
+func TestHandoff_NoDistributedMapReturnsItsResultsIntoState(t *testing.T) {
+	// GIVEN the hand-off's definition
+	def := handoffStack(t, twoConsumers).StateMachineDefinition(t, "HandoffStateMachine")
+	maps := 0
+	for name, s := range def.All() {
+		if s.ItemProcessor == nil {
+			continue
+		}
+		maps++
+		// THEN every Map writes its results to S3 under map-results/, and nothing reshapes a result array
+		writer := cdktest.JSON(s.Raw["ResultWriter"])
+		assert.Contains(t, writer, `"Resource":"arn:REF:states:::s3:putObject"`, name)
+		assert.Contains(t, writer, `"Prefix":"map-results/"`, name)
+		assert.Nil(t, s.Raw["ResultSelector"], name)
+	}
+	assert.Equal(t, 3, maps)
+	// AND the objects handed off are counted from the Map Run, not from results
+	for _, count := range []string{"CountCopiedObjects", "CountArchivedRunObjects"} {
+		assert.Equal(t, "arn:REF:states:::aws-sdk:sfn:describeMapRun", def.States[count].Resource, count)
+		assert.Contains(t, cdktest.JSON(def.States[count].Raw["ResultSelector"]), `"objectCount.$":"$.ItemCounts.Succeeded"`, count)
+	}
+}
+
+func TestHandoff_RunThatReportedRecordsButLeftNoFilesFails(t *testing.T) {
+	def := handoffStack(t, twoConsumers).StateMachineDefinition(t, "HandoffStateMachine")
+	// GIVEN a run found neither in landing/ nor in archive/
+	assert.Equal(t, "DidRunReportRecords", def.States["WasRunArchived"].Raw["Default"])
+	// THEN it succeeds quietly only when AppFlow reported "0" records (a string in the event), and fails otherwise
+	choice := cdktest.JSON(def.States["DidRunReportRecords"].Choices)
+	assert.Contains(t, choice, `"And":[{"IsPresent":true,"Variable":"$.detail['num-of-records-processed']"},{"StringEquals":"0","Variable":"$.detail['num-of-records-processed']"}]`)
+	assert.Contains(t, choice, `"Next":"RunWroteNoFiles"`)
+	assert.Equal(t, "RunFilesMissing", def.States["DidRunReportRecords"].Raw["Default"])
+	assert.Equal(t, "Fail", def.States["RunFilesMissing"].Type)
+}
+
+func TestHandoff_EveryCopyURLEncodesItsSourceAndPassesItsInputOn(t *testing.T) {
+	def := handoffStack(t, twoConsumers).StateMachineDefinition(t, "HandoffStateMachine")
+	copies := 0
+	for name, s := range def.All() {
+		if !strings.HasSuffix(s.Resource, ":s3:copyObject") {
+			continue
+		}
+		copies++
+		// S3 wants CopySource URL-encoded; Step Functions passes it as given
+		assert.Equal(t, "JSONata", s.Raw["QueryLanguage"], name)
+		assert.Contains(t, cdktest.JSON(s.Arguments), `$join($map($split($states.input.key, '/'), $encodeUrlComponent), '/')`, name)
+		// the next state (another copy, the delete) reads the same item
+		assert.Equal(t, "{% $states.input %}", s.Raw["Output"], name)
+	}
+	assert.Equal(t, 3, copies, "two consumers and the archive")
 }
 
 func TestHandoff_EveryTaskRetriesWithJitterAndIsCaught(t *testing.T) {

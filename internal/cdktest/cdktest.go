@@ -127,15 +127,17 @@ type Definition struct {
 
 // State is one ASL state, with the fields the tests look at.
 type State struct {
-	Type          string
-	Next          string
-	End           bool
-	Default       string
-	Resource      string
-	Retry         []map[string]any
-	Catch         []map[string]any
-	Choices       []map[string]any
-	Parameters    map[string]any
+	Type       string
+	Next       string
+	End        bool
+	Default    string
+	Resource   string
+	Retry      []map[string]any
+	Catch      []map[string]any
+	Choices    []map[string]any
+	Parameters map[string]any
+	// Arguments are a JSONata state's Parameters.
+	Arguments     map[string]any
 	ItemProcessor *Definition
 	Raw           map[string]any `json:"-"`
 }

@@ -19,6 +19,14 @@ const (
 	AccessLogsID = "AccessLogs"
 )
 
+// MapResultsPrefix is where the Distributed Maps that work through the
+// bucket's folders write their results (package s3steps); they are only
+// needed to debug a run, so they expire after MapResultsRetentionDays.
+const (
+	MapResultsPrefix        = "map-results/"
+	MapResultsRetentionDays = 30
+)
+
 // Props configures NewBuckets.
 type Props struct {
 	// BucketName fixes the name, for buckets another account must know.
@@ -79,6 +87,11 @@ func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.B
 				Id:                          jsii.String("ExpireNoncurrentVersions"),
 				NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(30)),
 				ExpiredObjectDeleteMarker:   jsii.Bool(true),
+			},
+			{
+				Id:         jsii.String("ExpireMapResults"),
+				Prefix:     jsii.String(MapResultsPrefix),
+				Expiration: awscdk.Duration_Days(jsii.Number(MapResultsRetentionDays)),
 			},
 			{
 				Id:         jsii.String("ExpireArchive"),

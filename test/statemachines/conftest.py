@@ -93,6 +93,7 @@ def aws(stacks, monkeypatch):
         world.glue_jobs.install(monkeypatch, glue_models)
         moto_patches.SLEEPS["retry"].clear()
         moto_patches.SLEEPS["wait"].clear()
+        moto_patches.MAP_RESULTS.clear()
         moto_patches.apply_all(monkeypatch, sdk_stubs={"appflow": world.appflow.handle},
                                on_state_entered=world.on_state_entered, on_wait=world.on_wait,
                                on_sdk_call=iam_check.RECORDER.record_from_machine)

@@ -62,6 +62,16 @@ UNUSED_BY_DESIGN = {
         "(namespace Glue only); not emulated.",
     ("FilterJobRoleDefaultPolicy", "s3:*", "cdk-hnb659fds-assets-"): "Glue reads the job's script from the CDK "
         "asset bucket when a run starts (Asset.GrantRead: s3:GetObject*, s3:GetBucket*, s3:List*); not emulated.",
+    ("HandoffRoleDefaultPolicy", "s3:GetObject", "map-results"): "listed for a Distributed Map's ResultWriter by the "
+        "Step Functions guide (IAM policies for using Distributed Map states); the emulator writes its results "
+        "with one PutObject and reads nothing back.",
+    ("HandoffRoleDefaultPolicy", "s3:ListMultipartUploadParts", "map-results"): "ResultWriter (same guide): "
+        "multipart writes of large result files; the emulator's are one PutObject.",
+    ("HandoffRoleDefaultPolicy", "s3:AbortMultipartUpload", "map-results"): "ResultWriter (same guide): "
+        "multipart writes of large result files; the emulator's are one PutObject.",
+    ("OrchestrationRoleDefaultPolicy", "s3:GetObject", "map-results"): "as for the hand-off's ResultWriter.",
+    ("OrchestrationRoleDefaultPolicy", "s3:ListMultipartUploadParts", "map-results"): "as for the hand-off's ResultWriter.",
+    ("OrchestrationRoleDefaultPolicy", "s3:AbortMultipartUpload", "map-results"): "as for the hand-off's ResultWriter.",
     ("HandoffStateMachineDistributedMapPolicy", "states:DescribeExecution"): "Distributed Map manages its child "
         "executions (Step Functions guide, IAM policies for Distributed Map); the emulator runs children in-process.",
     ("HandoffStateMachineDistributedMapPolicy", "states:StopExecution"): "stops child executions when the Map Run "

@@ -28,6 +28,17 @@ def appflow_end_event(run_id: str, status: str = "Execution Successful", records
                        "execution-id": run_id, "status": status, "num-of-records-processed": str(records)}}
 
 
+def appflow_deactivated_event(flow: str = MARKETO_FLOW, account: str = "111111111111") -> dict:
+    """An "AppFlow Scheduled Flow Deactivated" event (AppFlow guide, flow notifications: common detail
+    fields plus deactivation-reason and deactivation-time)."""
+    return {"version": "0", "id": "evt-deactivated", "source": "aws.appflow",
+            "detail-type": "AppFlow Scheduled Flow Deactivated", "account": account, "region": "eu-west-1",
+            "time": "2026-01-01T00:00:00Z", "resources": [],
+            "detail": {"flow-name": flow, "flow-arn": f"arn:aws:appflow:eu-west-1:{account}:flow/{flow}",
+                       "trigger-type": "Scheduled", "deactivation-reason": "Flow failed 10 consecutive times",
+                       "deactivation-time": "2026-01-01T00:00:00Z"}}
+
+
 def _only(stack: Stack, cfn_type: str, predicate=lambda props: True) -> str:
     found = [lid for lid, r in stack.of_type(cfn_type).items() if predicate(r.get("Properties", {}))]
     assert len(found) == 1, f"{stack.name}: expected one {cfn_type}, found {found}"
@@ -68,12 +79,20 @@ class Producer:
 
     def appflow_reports(self, run_id: str, **kw) -> list[dict]:
         """AppFlow puts its end-of-run event on the default bus; returns what the trigger rule delivered."""
-        ev = appflow_end_event(run_id, account=self.account, **kw)
-        events = self.world.client("events", self.account)
-        resp = events.put_events(Entries=[{"Source": ev["source"], "DetailType": ev["detail-type"],
-                                           "Detail": json.dumps(ev["detail"]), "Resources": ev["resources"]}])
-        assert resp["FailedEntryCount"] == 0, resp
+        self.appflow_puts(appflow_end_event(run_id, account=self.account, **kw))
         return self.world.delivered(self.machine.arn)
+
+    def appflow_puts(self, ev: dict) -> None:
+        """An AppFlow event, as AppFlow puts it on the producer's default bus."""
+        resp = self.world.client("events", self.account).put_events(Entries=[{
+            "Source": ev["source"], "DetailType": ev["detail-type"], "Detail": json.dumps(ev["detail"]),
+            "Resources": ev["resources"]}])
+        assert resp["FailedEntryCount"] == 0, resp
+
+    @property
+    def alarm_topic(self) -> str:
+        """ARN of the producer stack's alarm topic."""
+        return self.stack.resolve({"Ref": _only(self.stack, "AWS::SNS::Topic")})
 
     def run(self, event: dict, name: str | None = None, timeout: float = 120):
         return self.world.run(self.machine.arn, event, name=name, timeout=timeout)
@@ -160,7 +179,7 @@ def assert_handed_off(producer, consumers, observers, run_id, names, events_per_
     assert producer.landed(run_id) == [], "objects left in landing/"
     assert sorted(producer.archived(run_id)) == sorted(f"archive/{MARKETO_FLOW}/{run_id}/{n}" for n in names)
     for name, obs in observers.items():
-        events = handoffs(obs)
+        events = [e for e in handoffs(obs) if e["detail"]["runId"] == run_id]
         assert len(events) == events_per_consumer, f"{name}: {len(events)} hand-off events"
         c = consumers[name]
         for e in events:

@@ -17,6 +17,7 @@ import time
 import types
 
 import moto
+from botocore import handlers as botocore_handlers
 from botocore.response import StreamingBody
 from moto.glue import models as glue_models
 from moto.stepfunctions import responses as sfn_responses
@@ -37,6 +38,9 @@ MOTO_VERSION = "5.2.5"
 
 # Requested sleeps (seconds) that were skipped: lets a test assert the definition asked for back-off.
 SLEEPS: dict[str, list] = {"retry": [], "wait": []}
+
+# (execution ARN, Map state name, bytes of the Map's result as JSON), one per Map state evaluated.
+MAP_RESULTS: list[tuple[str, str, int]] = []
 
 
 def check_moto_version() -> None:
@@ -151,6 +155,38 @@ def distributed_map_fails_on_item_failures(mp, on_sdk_call) -> None:
                 event_details=EventDetails(executionFailedEventDetails=ExecutionFailedEventDetails(
                     error=typ.to_name(), cause=cause))))
     mp.setattr(dic_mod.DistributedIterationComponent, "_map_run", _map_run)
+
+
+def measure_map_results(mp) -> None:
+    """Observation, no gap: the execution history shows a Map state's output only after ResultSelector
+    and ResultPath, but the payload limit applies to the Map's result itself (the array of every
+    child's output, unless a ResultWriter sends it to S3). Each Map state's result is measured into
+    MAP_RESULTS as it leaves the iteration (or the ResultWriter), before anything reshapes it."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map as state_map_mod
+
+    orig = state_map_mod.StateMap._eval_execution
+
+    def _eval_execution(self, env):
+        orig(self, env)
+        execution = env.states.context_object.context_object_data["Execution"]["Id"]
+        MAP_RESULTS.append((execution, self.name, len(to_json_str(env.stack[-1]))))
+    mp.setattr(state_map_mod.StateMap, "_eval_execution", _eval_execution)
+
+
+def query_language_scopes_per_parse(mp) -> None:
+    """Gap: the ASL Preprocessor keeps its stack of QueryLanguage scopes in a class attribute
+    (`_query_language_per_scope: list = []`), shared by every parse. Definitions parsed at the same time
+    (two executions, or Distributed Map children, starting together) then read each other's scope, and a
+    JSONata state inside a JSONPath machine fails at random with "Unsupported declaration in
+    QueryLanguage=JSONata block". Each Preprocessor gets a list of its own, as the code means."""
+    from moto.stepfunctions.parser.asl.parse import preprocessor as preprocessor_mod
+
+    orig = preprocessor_mod.Preprocessor.__init__
+
+    def __init__(self, *args, **kwargs):
+        orig(self, *args, **kwargs)
+        self._query_language_per_scope = []
+    mp.setattr(preprocessor_mod.Preprocessor, "__init__", __init__)
 
 
 def stub_sdk_services(mp, stubs: dict, on_sdk_call) -> None:
@@ -295,6 +331,16 @@ def describe_execution_datetimes(mp) -> None:
 _THREAD = threading.local()
 
 
+def _copy_source_verbatim(client) -> None:
+    """Gap: botocore URL-encodes a string CopySource before sending it (handlers.handle_copy_source_param),
+    so a definition that passes the key unencoded still copies on moto. Step Functions sends an aws-sdk
+    task's parameters as given, and S3 wants the header URL-encoded ("The value must be URL-encoded",
+    Amazon S3 API Reference, CopyObject): the interpreter's S3 clients send it verbatim, so that only an
+    encoding done by the definition itself works (moto URL-decodes the header as S3 does)."""
+    for op in ("CopyObject", "UploadPartCopy"):
+        client.meta.events.unregister(f"before-parameter-build.s3.{op}", botocore_handlers.handle_copy_source_param)
+
+
 def route_sdk_calls_by_account(mp, on_sdk_call) -> None:
     """Gaps: (1) every SDK call the interpreter makes signs with access key 'ak', which moto maps to its
     default account 123456789012, whichever account the state machine lives in; and moto's PutEvents
@@ -304,7 +350,7 @@ def route_sdk_calls_by_account(mp, on_sdk_call) -> None:
     account (as cross-account PutEvents does in AWS). Bucket names are global in moto as in S3.
     (2) The interpreter builds a new boto3 client for every Task (~20 ms of CPU each), which makes a
     Distributed Map over thousands of objects take minutes; clients are cached per service and region
-    (botocore clients are thread-safe). (3) moto enforces no IAM: every call the interpreter makes is
+    (botocore clients are thread-safe); they send CopySource verbatim (_copy_source_verbatim). (3) moto enforces no IAM: every call the interpreter makes is
     reported as on_sdk_call(state machine ARN, service, operation, params) for the IAM check."""
     real_boto3 = boto_client_mod.boto3
     cache: dict[tuple, object] = {}
@@ -331,6 +377,7 @@ def route_sdk_calls_by_account(mp, on_sdk_call) -> None:
                 c = real_boto3.client(*args, **kwargs)
                 c.meta.events.register("before-parameter-build.*.*", pick)
                 c.meta.events.register("before-call.*.*", header)
+                _copy_source_verbatim(c)
                 cache[key] = c
             return cache[key]
     mp.setattr(boto_client_mod, "boto3", types.SimpleNamespace(client=client))
@@ -396,6 +443,8 @@ def apply_all(mp, *, sdk_stubs: dict | None = None, on_state_entered=lambda *a: 
     jsonpath_like_aws(mp)
     paginate_item_reader(mp)
     distributed_map_fails_on_item_failures(mp, on_sdk_call)
+    measure_map_results(mp)
+    query_language_scopes_per_parse(mp)
     stub_sdk_services(mp, sdk_stubs or {}, on_sdk_call)
     sdk_request_and_response_shapes(mp)  # after the stubs: stubs get boto3-cased params, PascalCase out
     real_aws_error_names(mp)

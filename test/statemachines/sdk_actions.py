@@ -13,6 +13,7 @@ formats give them; the simulator also refuses an ARN of a resource type the acti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 PARTITION = "aws"
 
@@ -39,7 +40,7 @@ def _copy_source(params: dict) -> tuple[str, str]:
     if isinstance(source, dict):
         return source["Bucket"], source["Key"]
     bucket, _, key = source.lstrip("/").partition("/")
-    return bucket, key
+    return bucket, unquote(key)   # S3 URL-decodes the header
 
 
 # S3 operations whose IAM actions are not named after them. Sources (Amazon S3 API Reference, each
@@ -75,7 +76,7 @@ def needs(service: str, operation: str, params: dict, caller_account: str, regio
         resource = f"crawler/{p['Name']}" if "Crawler" in operation else f"job/{p['JobName']}"
         return [Need(f"glue:{operation}", arn("glue", resource), caller_account)]
     if service == "stepfunctions":   # signing name and IAM prefix: states
-        target = p.get("ExecutionArn") or p["StateMachineArn"]
+        target = p.get("ExecutionArn") or p.get("MapRunArn") or p["StateMachineArn"]
         return [Need(f"states:{operation}", target, target.split(":")[4])]
     if service == "appflow":
         return [Need(f"appflow:{operation}", arn("appflow", f"flow/{p['FlowName']}"), caller_account)]

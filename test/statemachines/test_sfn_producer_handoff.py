@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 
+import moto_patches
 from fakes import marketo_run_prefix
-from leadbridge import MARKETO_FLOW, Consumer, Producer, assert_handed_off, handoffs
+from leadbridge import (MARKETO_FLOW, Consumer, Producer, appflow_deactivated_event, appflow_end_event,
+                        assert_handed_off, handoffs)
 
 
 def test_trigger_rule_delivers_only_successful_runs_of_the_marketo_flow(pipeline):
@@ -20,6 +22,34 @@ def test_trigger_rule_delivers_only_successful_runs_of_the_marketo_flow(pipeline
     assert producer.appflow_reports("r-other", flow="some-other-flow") == []
     [event] = producer.appflow_reports("r-ok")
     assert event["detail"]["execution-id"] == "r-ok"
+
+
+def test_marketo_runs_that_did_not_succeed_reach_the_alarm_topic(pipeline):
+    """Leads stop coming without a hand-off to notice: a failed run of the Marketo flow goes to the alarm
+    topic; a successful one, and failed runs of other flows, do not."""
+    producer, _, _ = pipeline
+    for status in ("Execution Failed", "Execution Canceled"):
+        producer.appflow_puts(appflow_end_event(f"r-{status}", status=status, records=0, account=producer.account))
+    producer.appflow_puts(appflow_end_event("r-ok", account=producer.account))
+    producer.appflow_puts(appflow_end_event("r-other", status="Execution Failed", flow="some-other-flow",
+                                            account=producer.account))
+
+    alarmed = producer.world.delivered(producer.alarm_topic)
+
+    assert sorted(e["detail"]["status"] for e in alarmed) == ["Execution Canceled", "Execution Failed"]
+    assert {e["detail"]["flow-name"] for e in alarmed} == {MARKETO_FLOW}
+
+
+def test_deactivated_marketo_flow_reaches_the_alarm_topic(pipeline):
+    producer, _, _ = pipeline
+    producer.appflow_puts(appflow_deactivated_event(account=producer.account))
+    producer.appflow_puts(appflow_deactivated_event(flow="some-other-flow", account=producer.account))
+
+    [alarm] = producer.world.delivered(producer.alarm_topic)
+
+    assert alarm["detail-type"] == "AppFlow Scheduled Flow Deactivated"
+    assert alarm["detail"]["flow-name"] == MARKETO_FLOW
+    assert producer.world.delivered(producer.machine.arn) == [], "a deactivation starts no hand-off"
 
 
 def test_run_that_wrote_no_files_succeeds_without_copying_or_announcing(pipeline):
@@ -46,25 +76,78 @@ def test_one_object_reaches_both_consumers_is_archived_and_announced(pipeline):
     assert_handed_off(producer, consumers, observers, "run-1", ["part-00000.parquet"])
 
 
-def test_2500_objects_cross_listing_pages_and_all_are_handed_off(pipeline):
+def test_run_that_reported_records_but_left_no_files_fails_loudly(pipeline):
+    """AppFlow said it wrote records, yet nothing is under the run's folder in landing/ or archive/:
+    the leads are lost between AppFlow and the hand-off, so the execution fails (its failed-execution
+    alarm fires) instead of ending in a success state."""
     producer, consumers, observers = pipeline
-    names = [f"part-{i:05d}.parquet" for i in range(2500)]
-    producer.land("run-big", names)
-    [event] = producer.appflow_reports("run-big")
+    producer.land("run-elsewhere", ["part-00000.parquet"])      # another run's files do not count
+    [event] = producer.appflow_reports("run-lost", records=7)
 
-    t0 = time.monotonic()
-    ex = producer.run(event, timeout=180)
+    ex = producer.run(event)
 
-    assert ex.status == "SUCCEEDED", ex
-    assert_handed_off(producer, consumers, observers, "run-big", names)
-    print(f"2,500 objects handed off in {time.monotonic() - t0:.1f}s")
+    assert ex.status == "FAILED", ex
+    assert ex.error == "RunFilesMissing"
+    assert ex.entered[-1] == "RunFilesMissing"
+    assert all(c.keys() == [] for c in consumers.values())
+    assert all(handoffs(o) == [] for o in observers.values())
 
 
-def test_keys_with_spaces_and_unicode_keep_their_names(pipeline):
-    # moto (through botocore) URL-encodes CopySource for us; real S3 requires the caller to do it.
-    # See the report: these names pass here but are not proven for AWS.
+def test_hand_off_started_by_hand_without_a_count_and_no_files_fails(pipeline):
+    """An event without num-of-records-processed (a hand-off started by hand with a wrong run id) cannot
+    show that the run had nothing: it fails rather than succeeding quietly."""
+    producer, _, _ = pipeline
+
+    ex = producer.run({"detail": {"execution-id": "run-typo"}})
+
+    assert ex.status == "FAILED", ex
+    assert ex.error == "RunFilesMissing"
+
+
+def _largest_payload(ex) -> int:
+    """Bytes of the largest state input or output in an execution's history."""
+    return max(len(v) for e in ex.history for k, d in e.items() if k.endswith("EventDetails") and isinstance(d, dict)
+               for f, v in d.items() if f in ("input", "output") and isinstance(v, str))
+
+
+def _largest_map_result(ex) -> int:
+    return max(size for arn, _, size in moto_patches.MAP_RESULTS if arn == ex.arn)
+
+
+def test_state_stays_bounded_for_any_number_of_objects(pipeline):
+    """A run of 5,000 objects crosses five listing pages and is handed off whole, while no Map's
+    result, no state payload and not the parent's history grow with the object count (compared
+    with a run of 50): every Map writes its results to S3 and the count comes from its Map Run."""
     producer, consumers, observers = pipeline
-    names = ["leads export 2026 (1).parquet", "Kundenübersicht – März.parquet", "见客户.parquet", "a+b=c&d.parquet"]
+    runs = {"run-50": [f"part-{i:05d}.parquet" for i in range(50)],
+            "run-5k": [f"part-{i:05d}.parquet" for i in range(5000)]}
+    executions = {}
+    for run_id, names in runs.items():
+        producer.land(run_id, names)
+        [event] = producer.appflow_reports(run_id)
+        t0 = time.monotonic()
+        executions[run_id] = ex = producer.run(event, timeout=300)
+        assert ex.status == "SUCCEEDED", ex
+        print(f"{len(names):,} objects handed off in {time.monotonic() - t0:.1f}s: history {len(ex.history)} "
+              f"events, largest payload {_largest_payload(ex):,} B, largest Map result {_largest_map_result(ex):,} B")
+    assert_handed_off(producer, consumers, observers, "run-5k", runs["run-5k"])
+
+    small, big = executions["run-50"], executions["run-5k"]
+    assert len(big.history) == len(small.history)
+    assert _largest_payload(big) < 4096 and _largest_map_result(big) < 4096
+    # the same but for the digits of the count and the names of run and Map Run
+    assert _largest_payload(big) - _largest_payload(small) <= 16
+    assert _largest_map_result(big) - _largest_map_result(small) <= 16
+
+
+def test_keys_that_need_url_encoding_copy_under_their_own_names(pipeline):
+    """S3 reads CopySource URL-decoded; the interpreter's clients send it verbatim, as Step Functions
+    does (moto_patches._copy_source_verbatim), so these copy only because the definition encodes it:
+    unencoded, `%41` would be read as `A`, `+` may be read as a space, and non-ASCII letters cannot
+    travel in the header at all."""
+    producer, consumers, observers = pipeline
+    names = ["leads export 2026 (1).parquet", "a+b=c&d.parquet", "50% off=yes.parquet", "x%41y.parquet",
+             "Kundenübersicht – März.parquet", "見込み客.parquet", "Ελληνικά.parquet"]
     producer.land("run-names", names)
     [event] = producer.appflow_reports("run-names")
 
@@ -72,6 +155,9 @@ def test_keys_with_spaces_and_unicode_keep_their_names(pipeline):
 
     assert ex.status == "SUCCEEDED", ex
     assert_handed_off(producer, consumers, observers, "run-names", names)
+    for n in names:
+        assert producer.world.body(consumers["sales"].inbox, consumers["sales"].account,
+                                   f"inbox/run-names/{n}") == f"parquet bytes of {n}".encode()
 
 
 def test_missing_consumer_bucket_fails_the_run_archives_nothing_and_a_rerun_completes(aws):
@@ -159,3 +245,22 @@ def test_consumer_that_missed_the_announcement_is_told_on_redelivery(aws):
 
     assert second.status == "SUCCEEDED", second
     assert len(handoffs(observer)) == 1, f"partners never told about run-5 (second run: {second.entered[-1]})"
+
+
+def test_backfill_window_moved_under_the_flow_is_handed_off(pipeline):
+    """The README's backfill: an on-demand flow's run, moved (aws s3 mv) to the scheduled flow's run
+    layout under its own execution id, and the hand-off started by hand with only that id and count."""
+    producer, consumers, observers = pipeline
+    names = ["part-00000.parquet", "part-00001.parquet"]
+    s3 = producer.world.client("s3", producer.account)
+    backfill = marketo_run_prefix("leadbridge-marketo-backfill", "bf-1")
+    for n in names:   # what the backfill flow wrote, then `aws s3 mv --recursive` (copy, then delete)
+        s3.put_object(Bucket=producer.landing, Key=backfill + n, Body=f"parquet bytes of {n}".encode())
+        s3.copy_object(Bucket=producer.landing, Key=marketo_run_prefix(MARKETO_FLOW, "bf-1") + n,
+                       CopySource={"Bucket": producer.landing, "Key": backfill + n})
+        s3.delete_object(Bucket=producer.landing, Key=backfill + n)
+
+    ex = producer.run({"detail": {"execution-id": "bf-1", "num-of-records-processed": "42"}})
+
+    assert ex.status == "SUCCEEDED", ex
+    assert_handed_off(producer, consumers, observers, "bf-1", names)
