@@ -3,6 +3,7 @@ package consumer
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
@@ -41,13 +42,19 @@ var FilterJobStartErrors = []string{
 type FilterJobProps struct {
 	// JobName names the Glue job.
 	JobName *string
-	// ScriptPath is the local path of glue-scripts/filter_leads.py; CDK uploads it as an asset.
+	// ScriptPath is a local PySpark script to run instead of the one shipped
+	// in this module; CDK uploads it as an asset. It must read and write what
+	// filter_leads.py does (see the README's filter job section).
+	// Default: - filter_leads.py, embedded in the module and written into the cloud assembly at synth.
 	ScriptPath *string
 	// Bucket is read under inbox/ and written under the curated, rejected and reports prefixes.
 	Bucket awss3.IBucket
-	// SecurityConfiguration and Key encrypt the job's logs and bookmarks.
+	// SecurityConfiguration encrypts the job's logs and bookmarks with Key.
+	// Default: - one named <JobName>-glue, with Key.
 	SecurityConfiguration awsglue.CfnSecurityConfiguration
-	Key                   awskms.IKey
+	// Key is the KMS key of SecurityConfiguration; required when it is given.
+	// Default: - a new key with rotation, retained on stack deletion.
+	Key awskms.IKey
 	// WorkerType is the Glue worker type.
 	// Default: - G.1X.
 	WorkerType *string
@@ -81,6 +88,9 @@ type FilterJob struct {
 	Job    awsglue.CfnJob
 	Role   awsiam.Role
 	Script awss3assets.Asset
+	// SecurityConfiguration and Key are the props' or the ones the job created.
+	SecurityConfiguration awsglue.CfnSecurityConfiguration
+	Key                   awskms.IKey
 	// JobName is what the orchestration starts.
 	JobName *string
 }
@@ -150,14 +160,32 @@ func (p *FilterJobProps) withDefaults() FilterJobProps {
 
 func (p *FilterJobProps) validate() error {
 	return errors.Join(
-		validate.RequiredStrings(map[string]*string{"JobName": p.JobName, "ScriptPath": p.ScriptPath}),
-		validate.NotNil(map[string]any{"Bucket": p.Bucket, "SecurityConfiguration": p.SecurityConfiguration, "Key": p.Key}),
+		validate.RequiredStrings(map[string]*string{"JobName": p.JobName}),
+		validate.NotNil(map[string]any{"Bucket": p.Bucket}),
+		p.validateScriptAndKey(),
 		ValidateJobSizing("FilterJob", *p.WorkerType, *p.NumberOfWorkers, *p.TimeoutMinutes),
 		ValidateMaxLoadAttempts("FilterJob.MaxLoadAttempts", *p.MaxLoadAttempts),
 		p.Rules.validate("FilterJob.Rules"))
 }
 
-// NewFilterJob uploads the script and creates the job and its role.
+// validateScriptAndKey checks what the optional script and encryption props
+// need: a script file that exists, and the key of a given security configuration.
+func (p *FilterJobProps) validateScriptAndKey() error {
+	var errs []error
+	if p.ScriptPath != nil {
+		if info, err := os.Stat(*p.ScriptPath); err != nil || info.IsDir() {
+			errs = append(errs, fmt.Errorf("ScriptPath must be an existing file, got %q", *p.ScriptPath))
+		}
+	}
+	if p.SecurityConfiguration != nil && p.Key == nil {
+		errs = append(errs, errors.New("Key is required with SecurityConfiguration: the job's role must use the key it encrypts with"))
+	}
+	return errors.Join(errs...)
+}
+
+// NewFilterJob uploads the script (by default the one embedded in this
+// module) and creates the job, its role and, unless given, its security
+// configuration and key.
 func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps) *FilterJob {
 	if props == nil {
 		props = &FilterJobProps{}
@@ -166,7 +194,19 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 	validate.Must("FilterJob", p.validate())
 	this := constructs.NewConstruct(scope, id)
 
-	script := awss3assets.NewAsset(this, jsii.String("Script"), &awss3assets.AssetProps{Path: p.ScriptPath})
+	scriptPath := p.ScriptPath
+	if scriptPath == nil {
+		path, err := writeEmbeddedScript(this)
+		validate.Must("FilterJob", err)
+		scriptPath = &path
+	}
+	if p.Key == nil {
+		p.Key = newGlueKey(this, *p.JobName)
+	}
+	if p.SecurityConfiguration == nil {
+		p.SecurityConfiguration = newSecurityConfiguration(this, *p.JobName+"-glue", p.Key)
+	}
+	script := awss3assets.NewAsset(this, jsii.String("Script"), &awss3assets.AssetProps{Path: scriptPath})
 	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("glue.amazonaws.com"), nil),
 	})
@@ -241,5 +281,6 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:(s3:::cdk-.*\/\*|log-group:\/aws-glue\/.*)$/g`)},
 		},
 	}}, jsii.Bool(true))
-	return &FilterJob{Construct: this, Job: job, Role: role, Script: script, JobName: p.JobName}
+	return &FilterJob{Construct: this, Job: job, Role: role, Script: script, JobName: p.JobName,
+		SecurityConfiguration: p.SecurityConfiguration, Key: p.Key}
 }

@@ -54,35 +54,8 @@ func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalog
 	stack := awscdk.Stack_Of(this)
 	name := *props.Name
 
-	key := awskms.NewKey(this, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("Encrypts Glue logs and job bookmarks of " + name),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-	})
-	// Glue writes encrypted log events through CloudWatch Logs.
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudWatchLogsUsesKey"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(fmt.Sprintf("logs.%s.amazonaws.com", *stack.Region())), nil)},
-		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]interface{}{
-			"ArnLike": map[string]interface{}{
-				"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:%s:logs:%s:%s:log-group:/aws-glue/*", *stack.Partition(), *stack.Region(), *stack.Account()),
-			},
-		},
-	}), nil)
-
-	securityName := name + "-glue"
-	security := awsglue.NewCfnSecurityConfiguration(this, jsii.String("SecurityConfiguration"), &awsglue.CfnSecurityConfigurationProps{
-		Name: jsii.String(securityName),
-		EncryptionConfiguration: &awsglue.CfnSecurityConfiguration_EncryptionConfigurationProperty{
-			CloudWatchEncryption:   &awsglue.CfnSecurityConfiguration_CloudWatchEncryptionProperty{CloudWatchEncryptionMode: jsii.String("SSE-KMS"), KmsKeyArn: key.KeyArn()},
-			JobBookmarksEncryption: &awsglue.CfnSecurityConfiguration_JobBookmarksEncryptionProperty{JobBookmarksEncryptionMode: jsii.String("CSE-KMS"), KmsKeyArn: key.KeyArn()},
-			S3Encryptions: &[]interface{}{&awsglue.CfnSecurityConfiguration_S3EncryptionProperty{
-				S3EncryptionMode: jsii.String("SSE-S3"),
-			}},
-		},
-	})
+	key := newGlueKey(this, name)
+	security := newSecurityConfiguration(this, name+"-glue", key)
 
 	databaseName := toGlueName(name)
 	database := awsglue.NewCfnDatabase(this, jsii.String("Database"), &awsglue.CfnDatabaseProps{
