@@ -30,6 +30,10 @@ import (
 //go:embed example.json
 var Example []byte
 
+// SchemaKey is the one key outside the Go types: it names the JSON Schema
+// (schema.json) editors use to complete and check the file.
+const SchemaKey = "$schema"
+
 // Deployment is the whole configuration file.
 type Deployment struct {
 	// Project prefixes every derived name. Default: leadbridge.
@@ -138,8 +142,7 @@ type FilterJob struct {
 }
 
 var (
-	projectPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,19}$`)
-	emailPattern   = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	// A standard (not FIFO) topic: CloudWatch alarm actions cannot publish to FIFO topics.
 	topicArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$`)
 )
@@ -159,12 +162,16 @@ func Load(path string) (*Deployment, error) {
 // Parse decodes strictly, applies defaults and validates. Every problem found
 // is reported, one per line, each naming the key and the bad value.
 func Parse(data []byte) (*Deployment, error) {
+	data = withoutBOM(data)
 	var raw any
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("config is not valid JSON: %w", err)
 	}
 	if problems := unknownKeys(raw, deploymentKeys, ""); len(problems) > 0 {
 		return nil, errors.Join(problems...)
+	}
+	if err := checkTypes(raw); err != nil {
+		return nil, err
 	}
 	var d Deployment
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -183,7 +190,7 @@ func Parse(data []byte) (*Deployment, error) {
 }
 
 func (d *Deployment) applyDefaults() {
-	setDefault(&d.Project, "leadbridge")
+	setDefault(&d.Project, naming.DefaultProject)
 	m := &d.Producer.Marketo
 	setDefault(&m.Object, "leads")
 	setDefault(&m.Schedule, "rate(1days)")
@@ -223,7 +230,7 @@ func (d *Deployment) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	add(validate.Match("project", d.Project, projectPattern, "2 to 20 lowercase letters, digits or hyphens, starting with a letter"))
+	add(validate.Project("project", d.Project))
 	p := d.Producer
 	add(validate.Required("producer.account", p.Account))
 	if p.Account != "" {
@@ -310,11 +317,7 @@ func (c *Consumer) LeadRules(key string) (consumer.LeadRules, error) {
 func (d *Deployment) ConsumerTargets() []*producer.ConsumerTarget {
 	targets := make([]*producer.ConsumerTarget, 0, len(d.Consumers))
 	for _, c := range d.Consumers {
-		targets = append(targets, &producer.ConsumerTarget{
-			Name:        c.Name,
-			BucketName:  naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region),
-			EventBusArn: naming.HandoffBusArn(d.Project, c.Name, c.Account, c.Region),
-		})
+		targets = append(targets, producer.NewConsumerTarget(d.Project, c.Name, c.Account, c.Region))
 	}
 	return targets
 }
@@ -424,7 +427,7 @@ var (
 		"eventArchiveRetentionDays": nil, "archiveRetentionDays": nil, "alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil,
 		"freshnessHours": nil,
 	}
-	deploymentKeys = keySet{"project": nil, "producer": producerKeys, "consumers": keySet{listMarker: consumerKeys}}
+	deploymentKeys = keySet{SchemaKey: nil, "project": nil, "producer": producerKeys, "consumers": keySet{listMarker: consumerKeys}}
 )
 
 // unknownKeys walks the decoded JSON against the allowed keys, so a typo is

@@ -132,3 +132,20 @@ func BenchmarkParse_Example(b *testing.B) {
 		}
 	}
 }
+
+func TestParse_NamesTheFullPathWithIndexOfAValueOfTheWrongType(t *testing.T) {
+	// GIVEN a second consumer whose worker count is a string
+	second := `{"name": "partners", "account": "333333333333", "region": "eu-west-1", "salesforce": {"connectorProfile": "p"}, "filterJob": {"numberOfWorkers": "4"}}`
+	cfg := strings.Replace(minimal, `"connectorProfile": "s"}}]`, `"connectorProfile": "s"}}, `+second+`]`, 1)
+	// WHEN parsed
+	_, err := config.Parse([]byte(cfg))
+	// THEN the message names consumers[1], not just "consumers"
+	require.Error(t, err)
+	assert.Equal(t, `consumers[1].filterJob.numberOfWorkers must be a whole number, got a JSON string`, err.Error())
+}
+
+func TestParse_ReadsAFileThatStartsWithAByteOrderMark(t *testing.T) {
+	d, err := config.Parse(append([]byte("\xef\xbb\xbf"), minimal...))
+	require.NoError(t, err)
+	assert.Equal(t, "111111111111", d.Producer.Account)
+}

@@ -10,6 +10,10 @@ import (
 )
 
 const (
+	// DefaultProject prefixes every derived name when none is given. Producer
+	// and consumers must use the same project: consumers trust the hand-off
+	// role, and the producer reaches their buckets and buses, by name.
+	DefaultProject = "leadbridge"
 	// HandoffEventSource is the `source` of every hand-off event a producer puts
 	// on a consumer's bus. Consumer bus policies allow only this source.
 	HandoffEventSource = "leadbridge.handoff"

@@ -16,6 +16,7 @@ var (
 	accountPattern      = regexp.MustCompile(`^\d{12}$`)
 	regionPattern       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$`)
 	consumerNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+	projectPattern      = regexp.MustCompile(`^[a-z][a-z0-9-]{1,19}$`)
 	schedulePattern     = regexp.MustCompile(`^rate\(([1-9]\d*)(minutes|hours|days)\)$`)
 )
 
@@ -23,6 +24,12 @@ var (
 // flow and state names, so config and construct props apply the same rule.
 func ConsumerName(key, value string) error {
 	return Match(key, value, consumerNamePattern, "1 to 12 lowercase letters or digits, starting with a letter")
+}
+
+// Project checks the prefix of every derived name (buckets, roles, flows):
+// config and the pattern constructs apply the same rule.
+func Project(key, value string) error {
+	return Match(key, value, projectPattern, "2 to 20 lowercase letters, digits or hyphens, starting with a letter")
 }
 
 // Unresolved reports whether s holds a CDK string token (a value known only
@@ -98,6 +105,16 @@ func Match(key, value string, pattern *regexp.Regexp, want string) error {
 func Range(key string, value, lo, hi float64) error {
 	if value < lo || value > hi || value != float64(int64(value)) {
 		return fmt.Errorf("%s must be a whole number from %g to %g, got %g", key, lo, hi, value)
+	}
+	return nil
+}
+
+// StaleAfterHours bounds the age of a run that counts as left behind (in
+// hours): not before the slowest run could have finished, not past the 30
+// days a landed object is worth looking for.
+func StaleAfterHours(key string, hours float64) error {
+	if hours < 1 || hours > 720 {
+		return fmt.Errorf("%s must be from 1 to 720 hours, got %g", key, hours)
 	}
 	return nil
 }
