@@ -2,7 +2,6 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/config"
 )
 
@@ -13,13 +12,10 @@ type App struct {
 }
 
 // NewApp adds the producer stack and one consumer stack per consumer to app.
-// filterScriptPath is the Glue job script, relative to where `cdk` runs.
-func NewApp(app awscdk.App, d *config.Deployment, filterScriptPath string) *App {
+func NewApp(app awscdk.App, d *config.Deployment) *App {
 	out := &App{Producer: NewProducerStack(app, &ProducerStackProps{Deployment: d})}
 	for i := range d.Consumers {
-		out.Consumers = append(out.Consumers, NewConsumerStack(app, &ConsumerStackProps{
-			Deployment: d, Consumer: &d.Consumers[i], FilterScriptPath: jsii.String(filterScriptPath),
-		}))
+		out.Consumers = append(out.Consumers, NewConsumerStack(app, &ConsumerStackProps{Deployment: d, Consumer: &d.Consumers[i]}))
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/leadbridge/leadbridge/config"
+	"github.com/leadbridge/leadbridge/constructs/pipeline"
 	"github.com/leadbridge/leadbridge/internal/cdktest"
 	"github.com/leadbridge/leadbridge/stacks"
 	"github.com/stretchr/testify/assert"
@@ -30,7 +31,7 @@ func appOf(t *testing.T, path string) *stacks.App {
 	d, err := config.Load(path)
 	require.NoError(t, err)
 	app := awscdk.NewApp(nil)
-	out := stacks.NewApp(app, d, "../glue-scripts/filter_leads.py")
+	out := stacks.NewApp(app, d)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
 	return out
 }
@@ -167,7 +168,7 @@ func BenchmarkSynth_ExampleApp(b *testing.B) {
 	require.NoError(b, err)
 	for b.Loop() {
 		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(b.TempDir())})
-		stacks.NewApp(app, d, "../glue-scripts/filter_leads.py")
+		stacks.NewApp(app, d)
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
 		app.Synth(nil)
 	}
@@ -339,7 +340,7 @@ func TestApp_LogGroupsAreVendedLogsAndUniquePerAccount(t *testing.T) {
 	d, err := config.Load("")
 	require.NoError(t, err)
 	d.Consumers[1].Account = d.Consumers[0].Account
-	app := stacks.NewApp(awscdk.NewApp(nil), d, "../glue-scripts/filter_leads.py")
+	app := stacks.NewApp(awscdk.NewApp(nil), d)
 	seen := map[string]string{}
 	for _, stack := range allStacks(app) {
 		for id, lg := range cdktest.Synth(t, stack).Resources("AWS::Logs::LogGroup") {
@@ -398,9 +399,9 @@ func TestApp_LandingAndInboxAreWatchedForRunsLeftBehind(t *testing.T) {
 		*app.Consumers[1].Stack.StackName(): "inbox/",
 	}
 	checks := map[string]string{
-		*app.Producer.Stack.StackName():     stacks.MissedRunID,
-		*app.Consumers[0].Stack.StackName(): stacks.UnprocessedID,
-		*app.Consumers[1].Stack.StackName(): stacks.UnprocessedID,
+		*app.Producer.Stack.StackName():     pipeline.MissedRunID,
+		*app.Consumers[0].Stack.StackName(): pipeline.UnprocessedID,
+		*app.Consumers[1].Stack.StackName(): pipeline.UnprocessedID,
 	}
 	for _, stack := range allStacks(app) {
 		tpl := cdktest.Synth(t, stack)

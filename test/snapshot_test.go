@@ -28,7 +28,7 @@ var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 func TestSnapshots_OfTheExampleApp(t *testing.T) {
 	d, err := config.Load("")
 	require.NoError(t, err)
-	app := stacks.NewApp(awscdk.NewApp(nil), d, "../glue-scripts/filter_leads.py")
+	app := stacks.NewApp(awscdk.NewApp(nil), d)
 	all := []awscdk.Stack{app.Producer.Stack}
 	for _, c := range app.Consumers {
 		all = append(all, c.Stack)

@@ -55,7 +55,7 @@ func run() (source string, err error) {
 	if err != nil {
 		return source, err
 	}
-	stacks.NewApp(app, d, "glue-scripts/filter_leads.py")
+	stacks.NewApp(app, d)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)
 	return source, nil

@@ -1,6 +1,3 @@
-// Package consumer holds the constructs of a consumer (sales) account: the
-// inbox bucket and hand-off bus the producer writes to, the catalog and Glue
-// job that curate the leads, the Salesforce flow, and the orchestration.
 package consumer
 
 import (
@@ -103,15 +100,24 @@ func NewInboxBucket(scope constructs.Construct, id *string, props *InboxBucketPr
 		ArchiveRetentionDays: props.ArchiveRetentionDays,
 		RemovalPolicy:        props.RemovalPolicy,
 	})
+	GrantInboxAccess(bucket, props.ProducerAccount, props.HandoffRoleArn)
+	return &InboxBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}
+}
+
+// GrantInboxAccess adds the inbox bucket's policy statements: the producer's
+// hand-off role may write under SourcePrefix, and this account's AppFlow may
+// read CuratedPrefix and write rejected records under ErrorsPrefix.
+// NewInboxBucket calls it; a Pipeline given an existing bucket calls it on that one.
+func GrantInboxAccess(bucket awss3.IBucket, producerAccount, handoffRoleArn *string) {
 	// S3 rejects a policy naming a role that does not exist yet ("Invalid
 	// principal"): trust the producer account, narrowed to the role by ARN.
 	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("ProducerHandoffWritesInbox"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(props.ProducerAccount)},
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(producerAccount)},
 		Actions:    jsii.Strings("s3:PutObject"),
 		Resources:  jsii.Strings(*bucket.ArnForObjects(jsii.String(SourcePrefix + "*"))),
 		Conditions: &map[string]interface{}{
-			"ArnEquals": map[string]interface{}{"aws:PrincipalArn": *props.HandoffRoleArn},
+			"ArnEquals": map[string]interface{}{"aws:PrincipalArn": *handoffRoleArn},
 		},
 	}))
 	databucket.GrantAppFlow(bucket, "AppFlowReadsCurated", []string{"s3:GetObject", "s3:ListBucket"},
@@ -119,5 +125,4 @@ func NewInboxBucket(scope constructs.Construct, id *string, props *InboxBucketPr
 	databucket.GrantAppFlow(bucket, "AppFlowWritesErrors",
 		[]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:ListBucketMultipartUploads", "s3:GetBucketAcl", "s3:PutObjectAcl"},
 		[]string{*bucket.BucketArn(), *bucket.ArnForObjects(jsii.String(ErrorsPrefix + "*"))})
-	return &InboxBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}
 }

@@ -71,9 +71,16 @@ func NewLandingBucket(scope constructs.Construct, id *string, props *LandingBuck
 		ArchiveRetentionDays: props.ArchiveRetentionDays,
 		RemovalPolicy:        props.RemovalPolicy,
 	})
-	// What AppFlow needs on an S3 destination (AppFlow user guide, "Amazon S3").
+	GrantAppFlowWritesLanding(bucket)
+	return &LandingBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}
+}
+
+// GrantAppFlowWritesLanding lets this account's AppFlow write runs under
+// LandingPrefix: what AppFlow needs on an S3 destination (AppFlow user
+// guide, "Amazon S3"). NewLandingBucket calls it; a Pipeline given an
+// existing bucket calls it on that one.
+func GrantAppFlowWritesLanding(bucket awss3.IBucket) {
 	databucket.GrantAppFlow(bucket, "AppFlowWritesLanding",
 		[]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:ListBucketMultipartUploads", "s3:GetBucketAcl", "s3:PutObjectAcl"},
 		[]string{*bucket.BucketArn(), *bucket.ArnForObjects(jsii.String(LandingPrefix + "*"))})
-	return &LandingBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}
 }

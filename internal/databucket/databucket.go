@@ -5,6 +5,8 @@
 package databucket
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -115,4 +117,17 @@ func GrantAppFlow(bucket awss3.IBucket, sid string, actions []string, resources 
 			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Stack_Of(bucket).Account()},
 		},
 	}))
+}
+
+// ValidateExisting checks a bucket a pattern is given instead of creating
+// one: the pattern adds statements to its policy, which only a bucket
+// defined in this app can take (an imported IBucket drops them silently).
+func ValidateExisting(key string, bucket awss3.IBucket) error {
+	if bucket == nil {
+		return nil
+	}
+	if _, owned := bucket.(awss3.Bucket); !owned {
+		return fmt.Errorf("%s must be an awss3.Bucket defined in this app, got an imported bucket: its policy cannot take the statements the pipeline needs", key)
+	}
+	return nil
 }

@@ -6,6 +6,8 @@ package workflow
 
 import (
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -110,7 +112,15 @@ var notInLogGroupName = regexp.MustCompile(`[^A-Za-z0-9_/.#-]`)
 // one account. The group is retained when its stack is deleted, so a stack
 // created again under the same name needs it deleted first.
 func LogGroupName(scope constructs.Construct) string {
-	return LogGroupPrefix + notInLogGroupName.ReplaceAllString(*scope.Node().Path(), "-")
+	return LogGroupPrefix + notInLogGroupName.ReplaceAllString(constructPath(scope), "-")
+}
+
+// constructPath is scope's path without "Default" components, which CDK
+// leaves out of logical IDs too: a stack that composes a pattern construct
+// with ID "Default" keeps the names it had when it held the constructs directly.
+func constructPath(scope constructs.Construct) string {
+	parts := strings.Split(*scope.Node().Path(), "/")
+	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == "Default" }), "/")
 }
 
 // NewStateMachine creates a standard state machine that logs errors (with
@@ -157,7 +167,7 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 		},
 	})
 	alarm := awscloudwatch.NewAlarm(scope, jsii.String(AlarmID), &awscloudwatch.AlarmProps{
-		AlarmDescription:   jsii.String("An execution of " + *scope.Node().Path() + " did not succeed: see its execution history."),
+		AlarmDescription:   jsii.String("An execution of " + constructPath(scope) + " did not succeed: see its execution history."),
 		Metric:             notSucceeded,
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(1),
