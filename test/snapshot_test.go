@@ -28,7 +28,9 @@ var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 func TestSnapshots_OfTheExampleApp(t *testing.T) {
 	d, err := config.Load("")
 	require.NoError(t, err)
-	app := stacks.NewApp(awscdk.NewApp(nil), d)
+	// The context of cdk.json (its feature flags) is what `cdk synth` applies.
+	context := cdkContext(t, "../cdk.json")
+	app := stacks.NewApp(awscdk.NewApp(&awscdk.AppProps{Context: &context}), d)
 	all := []awscdk.Stack{app.Producer.Stack}
 	for _, c := range app.Consumers {
 		all = append(all, c.Stack)
