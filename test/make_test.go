@@ -1,6 +1,7 @@
 package test
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -60,4 +61,22 @@ func TestMake_RecoverStartsTheRecoveryOfOneExecutionWithTheGivenProfile(t *testi
 	out, err = makeDryRun(t, "recover", "PROFILE=sales")
 	require.Error(t, err)
 	assert.Contains(t, out, "EXECUTION is required")
+}
+
+func TestMake_SynthRunsOnlyWhenAnInputChanged(t *testing.T) {
+	// GIVEN a synthesis newer than every input (a stamp of our own, so the checkout's cdk.out is left alone)
+	stamp := filepath.Join(t.TempDir(), "synthesized")
+	require.NoError(t, os.WriteFile(stamp, nil, 0o644))
+	upToDate := func(extra ...string) bool {
+		cmd := exec.Command("make", append([]string{"-q", "SYNTH_STAMP=" + stamp, "synth"}, extra...)...)
+		cmd.Dir = ".."
+		return cmd.Run() == nil
+	}
+	// THEN with nothing changed there is nothing to do
+	require.True(t, upToDate(), "make synth would synthesize with no input changed")
+	// AND a change to any kind of input synthesizes again
+	for _, input := range []string{"cmd/leadbridge/main.go", "constructs/pipeline/consumer.go", "config/example.json",
+		"glue-scripts/filter_leads.py", "cdk.json", "go.mod"} {
+		assert.False(t, upToDate("-W", input), "a change to %s must synthesize again", input)
+	}
 }
