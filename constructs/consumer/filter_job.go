@@ -168,6 +168,14 @@ func (p *FilterJobProps) validate() error {
 		p.Rules.validate("FilterJob.Rules"))
 }
 
+// ValidateSizing checks WorkerType, NumberOfWorkers and TimeoutMinutes as
+// NewFilterJob does, with its defaults, so that a pattern can check them
+// before it creates anything; key prefixes the messages.
+func (p *FilterJobProps) ValidateSizing(key string) error {
+	d := p.withDefaults()
+	return ValidateJobSizing(key, *d.WorkerType, *d.NumberOfWorkers, *d.TimeoutMinutes)
+}
+
 // validateScriptAndKey checks what the optional script and encryption props
 // need: a script file that exists, and the key of a given security configuration.
 func (p *FilterJobProps) validateScriptAndKey() error {

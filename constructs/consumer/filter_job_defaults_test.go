@@ -14,17 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func salesStack(app awscdk.App) awscdk.Stack {
-	return awscdk.NewStack(app, jsii.String("Sales"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String("222222222222"), Region: jsii.String("eu-west-1")},
-	})
-}
-
 func TestFilterJob_ShipsTheEmbeddedScriptWhenGivenNoPath(t *testing.T) {
 	// GIVEN a job with no ScriptPath, security configuration or key, in an app with its own output folder
 	outdir := t.TempDir()
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outdir)})
-	stack := salesStack(app)
+	stack := cdktest.EnvStack(app, "Sales", "222222222222")
 	job := consumer.NewFilterJob(stack, jsii.String("Job"), &consumer.FilterJobProps{
 		JobName: jsii.String("j"), Bucket: awss3.NewBucket(stack, jsii.String("Inbox"), nil),
 	})
@@ -47,7 +41,7 @@ func TestFilterJob_ShipsTheEmbeddedScriptWhenGivenNoPath(t *testing.T) {
 }
 
 func TestFilterJob_NeedsTheKeyOfAGivenSecurityConfigurationAndAnExistingScript(t *testing.T) {
-	stack := salesStack(awscdk.NewApp(nil))
+	stack := cdktest.EnvStack(nil, "Sales", "222222222222")
 	inbox := awss3.NewBucket(stack, jsii.String("Inbox"), nil)
 	catalog := consumer.NewLeadsCatalog(stack, jsii.String("Catalog"), &consumer.LeadsCatalogProps{Bucket: inbox, Name: jsii.String("c")})
 	err := cdktest.Recover(func() {
@@ -60,4 +54,3 @@ func TestFilterJob_NeedsTheKeyOfAGivenSecurityConfigurationAndAnExistingScript(t
 	assert.Equal(t, "FilterJob: ScriptPath must be an existing file, got \"no/such/script.py\"\n"+
 		"Key is required with SecurityConfiguration: the job's role must use the key it encrypts with", err.Error())
 }
-

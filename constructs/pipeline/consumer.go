@@ -147,15 +147,6 @@ func (p *ConsumerProps) withDefaults(stack awscdk.Stack) ConsumerProps {
 	if out.DashboardName == nil && out.Name != nil {
 		out.DashboardName = jsii.String(*out.Project + "-consumer-" + *out.Name)
 	}
-	if out.WorkerType == nil {
-		out.WorkerType = jsii.String("G.1X")
-	}
-	if out.NumberOfWorkers == nil {
-		out.NumberOfWorkers = jsii.Number(2)
-	}
-	if out.TimeoutMinutes == nil {
-		out.TimeoutMinutes = jsii.Number(60)
-	}
 	return out
 }
 
@@ -186,7 +177,8 @@ func (p *ConsumerProps) validate(stack awscdk.Stack) error {
 	}
 	errs = append(errs, validate.StaleAfterHours("StaleAfter", *p.StaleAfter.ToHours(nil)))
 	// The later constructs' props too, so that a bad one stops the pattern before it creates anything.
-	errs = append(errs, consumer.ValidateJobSizing("pipeline.Consumer", *p.WorkerType, *p.NumberOfWorkers, *p.TimeoutMinutes))
+	sizing := consumer.FilterJobProps{WorkerType: p.WorkerType, NumberOfWorkers: p.NumberOfWorkers, TimeoutMinutes: p.TimeoutMinutes}
+	errs = append(errs, sizing.ValidateSizing("pipeline.Consumer"))
 	if *p.FreshnessHours < 2 || *p.FreshnessHours > monitoring.MaxFreshnessHours {
 		errs = append(errs, fmt.Errorf("FreshnessHours must be from 2 to %d, got %g", monitoring.MaxFreshnessHours, *p.FreshnessHours))
 	}
@@ -283,15 +275,9 @@ func NewConsumer(scope constructs.Construct, id *string, props *ConsumerProps) *
 		ArchiveRetentionDays: p.EventArchiveRetentionDays,
 	})
 	alarms := out.Orchestration.Monitoring.Alarms
-	if p.AlarmTopic != nil {
-		alarms.ForwardTo(p.AlarmTopic)
-	}
-	out.Unprocessed = monitoring.NewStaleObjectsCheck(this, jsii.String(UnprocessedID), &monitoring.StaleObjectsCheckProps{
-		Bucket:      out.InboxBucket,
-		Prefix:      jsii.String(consumer.SourcePrefix),
-		Alarms:      alarms,
-		MaxAge:      p.StaleAfter,
-		Description: jsii.String("A handed-off run is still in inbox/ (its event was missed or its orchestration failed): process it by hand, see the README's operations section."),
+	out.Unprocessed = watchSide(this, alarms, p.AlarmTopic, leftBehind{
+		id: UnprocessedID, bucket: out.InboxBucket, prefix: consumer.SourcePrefix, maxAge: p.StaleAfter,
+		description: "A handed-off run is still in inbox/ (its event was missed or its orchestration failed): process it by hand, see the README's operations section.",
 	})
 	out.Monitoring = monitoring.NewConsumerMonitoring(this, jsii.String(MonitoringID), &monitoring.ConsumerMonitoringProps{
 		DashboardName: p.DashboardName, Orchestration: out.Orchestration, FilterJob: out.FilterJob, HandoffBus: out.HandoffBus,

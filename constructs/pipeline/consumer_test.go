@@ -13,9 +13,7 @@ import (
 )
 
 func salesStack(app awscdk.App) awscdk.Stack {
-	return awscdk.NewStack(app, jsii.String("Sales"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String("222222222222"), Region: jsii.String("eu-west-1")},
-	})
+	return cdktest.EnvStack(app, "Sales", "222222222222")
 }
 
 func requiredOnly() *pipeline.ConsumerProps {

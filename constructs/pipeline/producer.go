@@ -213,18 +213,12 @@ func NewProducer(scope constructs.Construct, id *string, props *ProducerProps) *
 	// must find the rule and the hand-off already there.
 	out.MarketoFlow.Flow.Node().AddDependency(out.Completion.Rule, out.Handoff.StateMachine)
 	alarms := out.Handoff.Monitoring.Alarms
-	if p.AlarmTopic != nil {
-		alarms.ForwardTo(p.AlarmTopic)
-	}
 	out.FlowAlarms = producer.NewFlowAlarmRules(this, jsii.String(FlowAlarmsID), &producer.FlowAlarmRulesProps{
 		FlowName: out.MarketoFlow.FlowName, Topic: alarms.Topic,
 	})
-	out.MissedRun = monitoring.NewStaleObjectsCheck(this, jsii.String(MissedRunID), &monitoring.StaleObjectsCheckProps{
-		Bucket:      out.LandingBucket,
-		Prefix:      jsii.String(producer.LandingPrefix),
-		Alarms:      alarms,
-		MaxAge:      p.StaleAfter,
-		Description: jsii.String("A Marketo run is still in landing/ (its completion event was missed or its hand-off failed): hand it off by hand, see the README's operations section."),
+	out.MissedRun = watchSide(this, alarms, p.AlarmTopic, leftBehind{
+		id: MissedRunID, bucket: out.LandingBucket, prefix: producer.LandingPrefix, maxAge: p.StaleAfter,
+		description: "A Marketo run is still in landing/ (its completion event was missed or its hand-off failed): hand it off by hand, see the README's operations section.",
 	})
 	out.Monitoring = monitoring.NewProducerMonitoring(this, jsii.String(MonitoringID), &monitoring.ProducerMonitoringProps{
 		DashboardName: p.DashboardName, Flow: out.MarketoFlow, Handoff: out.Handoff, Completion: out.Completion, MissedRun: out.MissedRun,

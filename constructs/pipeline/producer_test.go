@@ -14,9 +14,7 @@ import (
 )
 
 func newStack() awscdk.Stack {
-	return awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Test"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("eu-west-1")},
-	})
+	return cdktest.EnvStack(nil, "Marketing", "111111111111")
 }
 
 var twoConsumers = []*producer.ConsumerTarget{

@@ -325,3 +325,16 @@ func coversAllBut(earlier, later map[string]bool) bool {
 	}
 	return true
 }
+
+// EnvStack is a stack of its own app in account and eu-west-1: the patterns
+// and the constructs that derive names need an explicit env.
+func EnvStack(app awscdk.App, name, account string) awscdk.Stack {
+	if app == nil {
+		app = awscdk.NewApp(nil)
+	}
+	return awscdk.NewStack(app, &name, &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: &account, Region: ptr("eu-west-1")},
+	})
+}
+
+func ptr(s string) *string { return &s }
