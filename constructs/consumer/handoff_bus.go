@@ -42,7 +42,7 @@ type HandoffBus struct {
 func (p *HandoffBusProps) validate() error {
 	errs := []error{
 		validate.RequiredStrings(map[string]*string{"EventBusName": p.EventBusName}),
-		validateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
+		ValidateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
 	}
 	errs = append(errs, validate.NotNil(map[string]any{"StateMachine": p.StateMachine}))
 	if p.ArchiveRetentionDays != nil {

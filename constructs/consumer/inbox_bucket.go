@@ -58,7 +58,7 @@ type InboxBucket struct {
 func (p *InboxBucketProps) validate() error {
 	errs := []error{
 		validate.RequiredStrings(map[string]*string{"BucketName": p.BucketName}),
-		validateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
+		ValidateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
 	}
 	if p.ArchiveRetentionDays != nil {
 		errs = append(errs, validate.Range("ArchiveRetentionDays", *p.ArchiveRetentionDays, 1, 36500))
@@ -68,9 +68,9 @@ func (p *InboxBucketProps) validate() error {
 
 var roleArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
 
-// validateProducerTrust checks the producer account and the hand-off role
+// ValidateProducerTrust checks the producer account and the hand-off role
 // the inbox bucket and the bus trust: the role must be in that account.
-func validateProducerTrust(account, roleArn *string) error {
+func ValidateProducerTrust(account, roleArn *string) error {
 	errs := []error{validate.RequiredStrings(map[string]*string{"ProducerAccount": account, "HandoffRoleArn": roleArn})}
 	if account != nil && *account != "" {
 		errs = append(errs, validate.Account("ProducerAccount", *account))

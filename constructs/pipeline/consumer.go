@@ -154,14 +154,11 @@ func (p *ConsumerProps) validate(stack awscdk.Stack) error {
 	errs := []error{
 		validate.RequiredStrings(map[string]*string{"Name": p.Name, "SalesforceConnectorProfile": p.SalesforceConnectorProfile}),
 		validate.Project("Project", *p.Project),
-		validate.RequiredStrings(map[string]*string{"ProducerAccount": p.ProducerAccount}),
+		consumer.ValidateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
 		databucket.ValidateExisting("ExistingInboxBucket", p.ExistingInboxBucket),
 	}
 	if p.Name != nil && *p.Name != "" {
 		errs = append(errs, validate.ConsumerName("Name", *p.Name))
-	}
-	if p.ProducerAccount != nil && *p.ProducerAccount != "" {
-		errs = append(errs, validate.Account("ProducerAccount", *p.ProducerAccount))
 	}
 	// The inbox bucket's name carries the account and region, and both
 	// sides derive it: the stack must be deployed to a known environment.

@@ -46,7 +46,7 @@ func TestConsumer_BuildsAWholeConsumerFromTheRequiredPropsAlone(t *testing.T) {
 func TestConsumer_ReportsEveryMissingPropInOneError(t *testing.T) {
 	err := cdktest.Recover(func() { pipeline.NewConsumer(salesStack(awscdk.NewApp(nil)), jsii.String("Sales"), nil) })
 	require.Error(t, err)
-	assert.Equal(t, "pipeline.Consumer: Name is required\nSalesforceConnectorProfile is required\nProducerAccount is required", err.Error())
+	assert.Equal(t, "pipeline.Consumer: Name is required\nSalesforceConnectorProfile is required\nHandoffRoleArn is required\nProducerAccount is required", err.Error())
 }
 
 func TestConsumer_NeedsAStackWithAnExplicitEnvironment(t *testing.T) {
@@ -102,4 +102,15 @@ func TestConsumer_ChecksTheJobsSizingBeforeCreatingAnything(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "pipeline.Consumer: pipeline.Consumer.numberOfWorkers must be a whole number from 2 to 299, got 1", err.Error())
 	assert.Empty(t, *stack.Node().Children(), "nothing was created")
+}
+
+func TestConsumer_RefusesAHandoffRoleOfAnotherAccountBeforeCreatingAnything(t *testing.T) {
+	stack := salesStack(awscdk.NewApp(nil))
+	props := requiredOnly()
+	props.ExistingInboxBucket = awss3.NewBucket(stack, jsii.String("Own"), nil)
+	props.HandoffRoleArn = jsii.String("arn:aws:iam::999999999999:role/leadbridge-handoff")
+	err := cdktest.Recover(func() { pipeline.NewConsumer(stack, jsii.String("Sales"), props) })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `HandoffRoleArn "arn:aws:iam::999999999999:role/leadbridge-handoff" must be a role of ProducerAccount "111111111111"`)
+	assert.Len(t, *stack.Node().Children(), 1, "only the app's own bucket")
 }
