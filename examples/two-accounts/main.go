@@ -23,10 +23,10 @@ import (
 )
 
 const (
-	project         = "acme-leads"
-	region          = "eu-west-1"
+	project          = "acme-leads"
+	region           = "eu-west-1"
 	marketingAccount = "111111111111"
-	salesAccount    = "222222222222"
+	salesAccount     = "222222222222"
 )
 
 func main() {
