@@ -5,6 +5,7 @@ import (
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/metrics"
 	"github.com/leadbridge/leadbridge/internal/workflow"
 )
 
@@ -134,28 +135,10 @@ func (o *orchestration) loadIntoSalesforce(settled sfn.IChainable) sfn.IChainabl
 	return start.Next(wait)
 }
 
-// publishRowCount puts the number at valuePath on the flow's metric (in
-// workflow.MetricNamespace), which an alarm watches: RejectedRows,
-// QuarantinedRows.
+// publishRowCount puts the number at valuePath on the flow's metric, which
+// an alarm watches: RejectedRows, QuarantinedRows.
 func (o *orchestration) publishRowCount(id, metric, valuePath string) tasks.CallAwsService {
-	task := tasks.NewCallAwsService(o.scope, jsii.String(id), &tasks.CallAwsServiceProps{
-		Service: jsii.String("cloudwatch"),
-		Action:  jsii.String("putMetricData"),
-		Parameters: &map[string]interface{}{
-			"Namespace": workflow.MetricNamespace,
-			"MetricData": []map[string]interface{}{{
-				"MetricName": metric,
-				"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": o.props.SalesforceFlowName}},
-				"Unit":       "Count",
-				"Value":      sfn.JsonPath_NumberAt(jsii.String(valuePath)),
-			}},
-		},
-		// PutMetricData takes no resource; workflow.PutMetricsOnlyInNamespace limits it.
-		IamAction:    jsii.String("cloudwatch:PutMetricData"),
-		IamResources: jsii.Strings("*"),
-		ResultPath:   sfn.JsonPath_DISCARD(),
-	})
-	workflow.Retriable(task)
+	task := metrics.PutFlowCount(o.scope, id, o.props.SalesforceFlowName, metric, valuePath)
 	o.catch(task)
 	workflow.PutMetricsOnlyInNamespace(o.role)
 	return task

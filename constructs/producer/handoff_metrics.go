@@ -3,10 +3,7 @@ package producer
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
-	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
-	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/internal/metrics"
-	"github.com/leadbridge/leadbridge/internal/workflow"
 )
 
 // ObjectsHandedOffMetric counts, per flow (in workflow.MetricNamespace), the
@@ -18,24 +15,7 @@ const ObjectsHandedOffMetric = "ObjectsHandedOff"
 // fails the hand-off before any consumer is told, and a recovery (a new
 // execution with the same input, README "Recovering a failed run") repeats it.
 func (h *handoffDefinition) publishObjectsHandedOff(catch func(sfn.TaskStateBase)) sfn.TaskStateBase {
-	task := tasks.NewCallAwsService(h.scope, jsii.String("PublishObjectsHandedOff"), &tasks.CallAwsServiceProps{
-		Service: jsii.String("cloudwatch"),
-		Action:  jsii.String("putMetricData"),
-		Parameters: &map[string]interface{}{
-			"Namespace": workflow.MetricNamespace,
-			"MetricData": []map[string]interface{}{{
-				"MetricName": ObjectsHandedOffMetric,
-				"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": h.props.FlowName}},
-				"Unit":       "Count",
-				"Value":      sfn.JsonPath_NumberAt(jsii.String("$.copied.objectCount")),
-			}},
-		},
-		// PutMetricData takes no resource; workflow.PutMetricsOnlyInNamespace limits it.
-		IamAction:    jsii.String("cloudwatch:PutMetricData"),
-		IamResources: jsii.Strings("*"),
-		ResultPath:   sfn.JsonPath_DISCARD(),
-	})
-	workflow.Retriable(task)
+	task := metrics.PutFlowCount(h.scope, "PublishObjectsHandedOff", h.props.FlowName, ObjectsHandedOffMetric, "$.copied.objectCount")
 	catch(task)
 	return task
 }

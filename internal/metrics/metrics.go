@@ -6,6 +6,9 @@ package metrics
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/internal/workflow"
 )
@@ -60,3 +63,28 @@ func Options(statistic *string, opts *awscloudwatch.MetricOptions) *awscloudwatc
 
 // FiveMinutes is the period of alarms that fire on one data point.
 var FiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
+
+// PutFlowCount is a task that puts the number at valuePath on one of the
+// pipeline's per-flow metrics, retried like every task. PutMetricData takes
+// no resource, so the task's Allow is on "*": the role must also carry
+// workflow.PutMetricsOnlyInNamespace. The caller adds its Catch.
+func PutFlowCount(scope constructs.Construct, id string, flowName *string, metricName, valuePath string) tasks.CallAwsService {
+	task := tasks.NewCallAwsService(scope, jsii.String(id), &tasks.CallAwsServiceProps{
+		Service: jsii.String("cloudwatch"),
+		Action:  jsii.String("putMetricData"),
+		Parameters: &map[string]interface{}{
+			"Namespace": workflow.MetricNamespace,
+			"MetricData": []map[string]interface{}{{
+				"MetricName": metricName,
+				"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": flowName}},
+				"Unit":       "Count",
+				"Value":      sfn.JsonPath_NumberAt(jsii.String(valuePath)),
+			}},
+		},
+		IamAction:    jsii.String("cloudwatch:PutMetricData"),
+		IamResources: jsii.Strings("*"),
+		ResultPath:   sfn.JsonPath_DISCARD(),
+	})
+	workflow.Retriable(task)
+	return task
+}
