@@ -33,7 +33,7 @@ WORKFLOWS   := .github/workflows/test.yml docs/ci/cdk-synth-diff.yml
 # jsii starts Node for every Go test binary: use the project's Node 22.
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: synth test test-go lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows
+.PHONY: synth test test-go lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows cost
 
 # require names the variables a target needs, e.g. $(call require,STACK PROFILE).
 require = $(foreach v,$(1),$(if $($(v)),,$(error $(v) is required, e.g. make $@ $(v)=...)))
@@ -99,10 +99,16 @@ test-python: $(VENV)/.installed
 	@java -version 2>&1 | grep -q 'version "17' || { echo "Java 17 is needed for the Spark tests (Glue 5.0 runs Java 17)"; exit 1; }
 	$(VENV)/bin/pytest -q glue-scripts/tests test/statemachines test/docs
 
-## bench: Go benchmarks, then the Glue transform on 1,000,000 synthetic leads
-bench: $(VENV)/.installed node_modules/.installed
+## bench: Go benchmarks, the Glue transform on 1,000,000 synthetic leads, the job on the cost section's volume, transitions at 10,000 objects
+bench: synth $(VENV)/.installed node_modules/.installed
 	go test -run '^$$' -bench . -benchmem ./...
 	$(PY) glue-scripts/bench_filter_leads.py
+	$(PY) glue-scripts/bench_filter_leads.py --rows 10000 --files 20 --data-dir $${TMPDIR:-/tmp}/filter_leads_bench_10k --as-job
+	$(VENV)/bin/pytest -q -s test/statemachines/bench_run_cost.py
+
+## cost: rewrite the README's cost section from the pinned transitions and prices (test/statemachines/cost_section.py)
+cost: $(VENV)/.installed
+	cd test/statemachines && ../../$(PY) cost_section.py --write
 
 ## bench-synth: cold and warm `make synth` beside a JS CDK app's floor (Node start + loading aws-cdk-lib), as ratios
 bench-synth: node_modules/.installed go.sum

@@ -1,17 +1,20 @@
 """Benchmark filter_leads on 1,000,000 synthetic Marketo leads (local[2]). Not a test.
 
-    .venv/bin/python glue-scripts/bench_filter_leads.py [--data-dir DIR] [--rows N]
+    .venv/bin/python glue-scripts/bench_filter_leads.py [--data-dir DIR] [--rows N] [--files F]
 
 Generates the leads with Spark itself (spark.range + hashes, so the same data every time) as
-Parquet under DIR/input, reusing them when DIR holds a marker from the same generator, then runs
+F Parquet files under DIR/input, reusing them when DIR holds a marker from the same generator, then runs
 the job's own run() (read, curate, write CSV + Parquet + rejected + report) into DIR/out and
 prints one summary: rows read, rows/s for transform + write, and the shuffles (Exchange nodes)
-in the curated output's physical plan.
+in the curated output's physical plan. With --as-job it also times the job as Glue starts it: a
+new process running filter_leads.py with the same arguments (Python, JVM and Spark start included),
+the figure the README's cost section turns into DPU-minutes.
 """
 
 import argparse
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,14 +30,14 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "tes
                        "default_lead_rules.json"), encoding="utf-8") as _rules:
     DEFAULT_LEAD_RULES = _rules.read().strip()
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MARKER = "_BENCH_MARKER"
 
 TRUE_ENCODINGS = ["true", "TRUE", " 1", "Yes"]
 FALSE_ENCODINGS = ["false", "False ", "0", "no"]
 
 
-def generate(spark, rows, folder):
+def generate(spark, rows, files, folder):
     """Deterministic leads: ~5% older duplicates, ~10% DNC true, ~2% null flag, mixed encodings.
 
     Row n is lead n, except every 20th row, which repeats lead n-1 with an older updatedAt.
@@ -66,7 +69,7 @@ def generate(spark, rows, folder):
         F.concat(F.lit("Company "), (lead_id % 5000).cast("string"))
     )
 
-    leads = spark.range(1, rows + 1, 1, numPartitions=8).select(
+    leads = spark.range(1, rows + 1, 1, numPartitions=files).select(
         lead_id.cast("string").alias("id"),
         F.concat(F.lit("lead"), lead_id.cast("string"), F.lit("@example.com")).alias("email"),
         F.concat(F.lit("First"), (lead_id % 997).cast("string")).alias("firstName"),
@@ -92,6 +95,8 @@ def main():
         "--data-dir", default=os.path.join(tempfile.gettempdir(), "filter_leads_bench")
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--files", type=int, default=8, help="Parquet files the leads arrive in")
+    parser.add_argument("--as-job", action="store_true", help="also time filter_leads.py in a new process")
     options = parser.parse_args()
 
     spark = (
@@ -108,18 +113,18 @@ def main():
     data_dir = os.path.abspath(options.data_dir)
     input_dir = os.path.join(data_dir, "input")
     marker = os.path.join(data_dir, MARKER)
-    wanted = f"version={GENERATOR_VERSION} rows={options.rows}\n"
+    wanted = f"version={GENERATOR_VERSION} rows={options.rows} files={options.files}\n"
     generated = "reused"
     if not os.path.exists(marker) or open(marker).read() != wanted:
         started = time.perf_counter()
-        generate(spark, options.rows, input_dir)
+        generate(spark, options.rows, options.files, input_dir)
         os.makedirs(data_dir, exist_ok=True)
         with open(marker, "w") as handle:
             handle.write(wanted)
         generated = f"generated in {time.perf_counter() - started:.1f}s"
 
     out = os.path.join(data_dir, "out")
-    args = fl.parse_args([
+    argv = [
         "--run_id", "bench",
         "--input_path", input_dir,
         "--curated_csv_path", os.path.join(out, "curated_csv"),
@@ -127,7 +132,8 @@ def main():
         "--rejected_path", os.path.join(out, "rejected"),
         "--report_path", os.path.join(out, "report.json"),
         "--lead_rules", DEFAULT_LEAD_RULES,
-    ])
+    ]
+    args = fl.parse_args(argv)
 
     # The plans the job executes, built the same way run() builds them.
     labeled = fl.label_leads(fl.read_leads(spark, input_dir), args["lead_rules"])
@@ -149,6 +155,12 @@ def main():
         f"csv files={len(csv_files)}"
     )
     spark.stop()
+    if options.as_job:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, fl.__file__, *argv], check=True, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "PYSPARK_SUBMIT_ARGS": "--master local[2] --conf spark.ui.showConsoleProgress=false pyspark-shell"})
+        print(f"bench filter_leads as a job: {options.rows:,} leads in {options.files} files, "
+              f"{time.perf_counter() - started:.1f}s from process start to exit (local[2])")
 
 
 if __name__ == "__main__":

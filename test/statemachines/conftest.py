@@ -96,7 +96,8 @@ def aws(stacks, monkeypatch):
         moto_patches.MAP_RESULTS.clear()
         moto_patches.apply_all(monkeypatch, sdk_stubs={"appflow": world.appflow.handle},
                                on_state_entered=world.on_state_entered, on_wait=world.on_wait,
-                               on_sdk_call=iam_check.RECORDER.record_from_machine)
+                               on_retry=world.on_retry, on_children_started=world.on_children_started,
+                               on_sdk_call=world.on_sdk_call)
         yield world
         # stop executions a test left running (e.g. one parked in a wait loop) before mock_aws exits
         world.stop_running_executions()

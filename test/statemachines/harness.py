@@ -23,6 +23,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import ClientError
 
+from moto_patches import machine_of
+from usage import Usage
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # SFN_TEST_CDK_OUT points the suite at another synth output (e.g. a scratch copy with a candidate fix).
 CDK_OUT = Path(os.environ.get("SFN_TEST_CDK_OUT") or REPO_ROOT / "cdk.out")
@@ -291,8 +294,7 @@ class Coverage:
     def on_state_entered(self, machine_arn, execution_arn, state_name) -> None:
         label = self._by_arn.get(machine_arn or "")
         if label is None and execution_arn:  # Distributed Map children: fall back to the execution ARN
-            p = execution_arn.split(":")
-            label = self._by_arn.get(":".join(p[:5] + ["stateMachine", p[6]])) if len(p) > 6 else None
+            label = self._by_arn.get(machine_of(execution_arn))
         if label is not None:
             with self._lock:
                 self.entered[label].add(state_name)
@@ -419,6 +421,7 @@ class World:
         self.schedules: dict[str, tuple] = {}        # state machine ARN -> (account, role ARN) of a schedule rule
         self._on_enter: dict[str, list] = {}
         self._on_wait: dict[str, list] = {}
+        self.usage = Usage()                         # state transitions and requests, as AWS bills them
 
     # -- interpreter hooks (called on the interpreter's threads) -------------------------------------
     def when_entering(self, state_name: str, fn) -> None:
@@ -432,12 +435,26 @@ class World:
 
     def on_state_entered(self, machine_arn, execution_arn, state_name) -> None:
         self.coverage.on_state_entered(machine_arn, execution_arn, state_name)
+        if execution_arn:
+            self.usage.state_entered(machine_of(execution_arn))
         for fn in self._on_enter.get(state_name, []):
             fn(execution_arn)
 
     def on_wait(self, state_name, seconds) -> None:
         for fn in self._on_wait.get(state_name, []):
             fn(seconds)
+
+    def on_retry(self, machine_arn) -> None:
+        self.usage.retried(machine_arn)
+
+    def on_children_started(self, machine_arn, count) -> None:
+        self.usage.children_started(machine_arn, count)
+
+    def on_sdk_call(self, machine_arn, service, operation, params) -> None:
+        """Every AWS call an execution makes: counted, and recorded for the IAM check."""
+        self.usage.called(machine_arn, service, operation)
+        if self.calls is not None:
+            self.calls.record_from_machine(machine_arn, service, operation, params)
 
     # -- clients -----------------------------------------------------------------------------------
     def client(self, service: str, account: str, region: str = "eu-west-1"):

@@ -54,11 +54,16 @@ def _jsonable(value):
     return json.loads(to_json_str(value))
 
 
-def instant_retries_and_waits(mp, on_wait=None) -> None:
+def instant_retries_and_waits(mp, on_wait=None, on_retry=None) -> None:
     """Gap: Retry back-off, Wait states and the .sync poll interval sleep in real time (a Wait of 60 s
     takes 60 s). Here they return at once; the requested seconds are recorded in SLEEPS. `on_wait(state
-    name, seconds)` lets a test decide what happens "meanwhile" (e.g. another execution finishes)."""
-    mp.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda s: SLEEPS["retry"].append(s)))
+    name, seconds)` lets a test decide what happens "meanwhile" (e.g. another execution finishes);
+    `on_retry(state machine ARN)` hears of each retry (the interpreter sleeps once before each)."""
+    def _retry_sleep(seconds):
+        SLEEPS["retry"].append(seconds)
+        if on_retry is not None:
+            on_retry(getattr(_THREAD, "machine", None))
+    mp.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=_retry_sleep))
 
     def _wait_interval(self, env, wait_seconds):
         SLEEPS["wait"].append(wait_seconds)
@@ -117,14 +122,15 @@ def paginate_item_reader(mp) -> None:
     mp.setattr(resource_eval_s3.ResourceEvalS3, "_handle_list_objects_v2", staticmethod(_list_objects_v2))
 
 
-def distributed_map_fails_on_item_failures(mp, on_sdk_call) -> None:
+def distributed_map_fails_on_item_failures(mp, on_sdk_call, on_children_started=None) -> None:
     """Gap: a DISTRIBUTED Map run ignores failed items (a child whose Task fails after its retries, or that
     reaches a Fail state, just yields null) and always succeeds. Real Step Functions fails the Map Run,
     and so the Map state, with States.ExceedToleratedFailureThreshold once failed items exceed
     ToleratedFailureCount / ToleratedFailurePercentage (by default any failed item; Step Functions guide,
     "Setting failure thresholds for Distributed Map states"). Here the threshold is
     checked after every item ran; AWS may stop scheduling items earlier (only fewer side effects).
-    The Map Run's start of child executions is reported to on_sdk_call."""
+    The Map Run's start of child executions is reported to on_sdk_call (the IAM call), and how many it
+    started to on_children_started(state machine ARN, count) (one item per child: no ItemBatcher)."""
     from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEvent, FailureEventException)
@@ -144,6 +150,8 @@ def distributed_map_fails_on_item_failures(mp, on_sdk_call) -> None:
         on_sdk_call(machine, "stepfunctions", "StartExecution", {"StateMachineArn": machine})
         orig(self, env, eval_input)
         items = eval_input.map_run_record.item_counter
+        if on_children_started is not None:
+            on_children_started(machine, items.total.get())
         failed, total = items.failed.get() + items.timed_out.get(), max(items.total.get(), 1)
         count, pct = eval_input.tolerated_failure_count or 0, eval_input.tolerated_failure_percentage or 0
         limits = ([failed > count] if count > 0 else []) + ([100.0 * failed / total > pct] if pct > 0 else [])
@@ -435,14 +443,14 @@ def jsonata_in_python(mp) -> None:
 
 
 def apply_all(mp, *, sdk_stubs: dict | None = None, on_state_entered=lambda *a: None, on_wait=None,
-              on_sdk_call=lambda *a: None) -> None:
+              on_retry=None, on_children_started=None, on_sdk_call=lambda *a: None) -> None:
     """Every patch above, undone by the monkeypatch at the end of the test. None touches a definition.
     on_sdk_call(state machine ARN, service, operation, params) sees every AWS call the interpreter makes."""
     check_moto_version()
-    instant_retries_and_waits(mp, on_wait)
+    instant_retries_and_waits(mp, on_wait, on_retry)
     jsonpath_like_aws(mp)
     paginate_item_reader(mp)
-    distributed_map_fails_on_item_failures(mp, on_sdk_call)
+    distributed_map_fails_on_item_failures(mp, on_sdk_call, on_children_started)
     measure_map_results(mp)
     query_language_scopes_per_parse(mp)
     stub_sdk_services(mp, sdk_stubs or {}, on_sdk_call)
