@@ -43,7 +43,7 @@ func twoAccounts(t *testing.T) *Assembly {
 		"Role1": {"Type": "AWS::IAM::Role", "Path": "Handoff/Role", "Properties": {}},
 		"Policy1": {"Type": "AWS::IAM::Policy", "Path": "Handoff/Role/DefaultPolicy", "Properties": {"Roles": [{"Ref": "Role1"}]}},
 		"Handoff1": {"Type": "AWS::StepFunctions::StateMachine", "Path": "Handoff/StateMachine", "Properties": {
-			"RoleArn": {"Fn::GetAtt": ["Role1", "Arn"]}, "DefinitionString": ` + quoteJSON(handoffDefinition) + `}}
+			"RoleArn": {"Fn::GetAtt": ["Role1", "Arn"]}, "DefinitionString": `+quoteJSON(handoffDefinition)+`}}
 	}`)
 	consumer := stackOf(t, "app-consumer-sales", "222222222222", `{
 		"Inbox1": {"Type": "AWS::S3::Bucket", "Path": "Inbox/Bucket", "Properties": {"BucketName": "app-sales-inbox-222222222222-eu-west-1"}},
