@@ -89,7 +89,7 @@ func ArchitectureDOT(a *Assembly) (string, error) {
 
 	var out dot
 	out.open("digraph architecture")
-	out.line("graph %s", attrs("label", "leadbridge: resources per account, drawn from the synthesized templates (make docs)", "labelloc", "t", "fontname", "Helvetica", "fontsize", "14", "rankdir", "LR", "nodesep", "0.25", "ranksep", "0.9", "newrank", "true"))
+	out.line("graph %s", attrs("label", "leadbridge: resources per account, drawn from the synthesized templates (make docs)", "labelloc", "t", "pad", "0.3", "fontname", "Helvetica", "fontsize", "14", "rankdir", "LR", "nodesep", "0.25", "ranksep", "0.9", "newrank", "true"))
 	out.line("node %s", attrs("fontname", "Helvetica", "fontsize", "10", "style", "filled"))
 	out.line("edge %s", attrs("fontname", "Helvetica", "fontsize", "8", "color", "#555555"))
 	for _, env := range environments(a) {

@@ -112,7 +112,7 @@ func TestPictures_DrawsAlikeMachinesOnceAndTellsTheStacks(t *testing.T) {
 	// THEN the alike pair is one picture named after the stacks' common prefix, the odd one its own
 	require.NoError(t, err)
 	assert.Equal(t, []string{"architecture.svg", "state-machines/app-consumer-orchestration.svg", "state-machines/app-consumer-zeta-orchestration.svg"}, sortedKeys(got))
-	assert.Contains(t, got["state-machines/app-consumer-orchestration.svg"], `(stacks: app-consumer-partners,\napp-consumer-sales)`)
+	assert.Contains(t, got["state-machines/app-consumer-orchestration.svg"], `stacks app-consumer-partners, app-consumer-sales`)
 	assert.Contains(t, got["state-machines/app-consumer-orchestration.svg"], `JobName: ${FilterJob/Job}`)
 }
 

@@ -51,7 +51,7 @@ func Pictures(a *Assembly) (map[string]string, error) {
 	}
 	for _, body := range sortedKeys(groups) {
 		g := groups[body]
-		title := fmt.Sprintf("%s state machine (%s: %s), drawn from its synthesized definition (make docs)",
+		title := fmt.Sprintf("%s state machine\n%s %s\ndrawn from the synthesized definition by make docs",
 			g.machine.Name, plural("stack", len(g.stacks)), strings.Join(g.stacks, ", "))
 		text, err := g.machine.DOT(title)
 		if err != nil {

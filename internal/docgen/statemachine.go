@@ -77,7 +77,7 @@ func (m *Machine) Tasks() map[string]map[string]any {
 func (m *Machine) DOT(title string) (string, error) {
 	g := &machineGraph{lang: stringOr(m.Definition["QueryLanguage"], "JSONPath")}
 	g.out.open("digraph %s", quote(m.Name))
-	g.out.line("graph %s", attrs("label", wrap(title, 70), "labelloc", "t", "fontname", "Helvetica", "fontsize", "14", "rankdir", "TB", "nodesep", "0.3", "ranksep", "0.35"))
+	g.out.line("graph %s", attrs("label", wrap(title, 50), "labelloc", "t", "pad", "0.3", "fontname", "Helvetica", "fontsize", "14", "rankdir", "TB", "nodesep", "0.3", "ranksep", "0.35"))
 	g.out.line("node %s", attrs("fontname", "Helvetica", "fontsize", "10", "margin", "0.15,0.06", "shape", "box", "style", "rounded,filled", "fillcolor", "#ffffff"))
 	g.out.line("edge %s", attrs("fontname", "Helvetica", "fontsize", "9"))
 	g.out.line("start %s", attrs("label", "start", "shape", "circle", "style", "filled", "fillcolor", "#222222", "fontcolor", "#ffffff", "width", "0.4"))
