@@ -33,7 +33,7 @@ WORKFLOWS   := .github/workflows/test.yml docs/ci/cdk-synth-diff.yml
 # jsii starts Node for every Go test binary: use the project's Node 22.
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: synth test test-go lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows cost
+.PHONY: synth test test-go lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows cost docs
 
 # require names the variables a target needs, e.g. $(call require,STACK PROFILE).
 require = $(foreach v,$(1),$(if $($(v)),,$(error $(v) is required, e.g. make $@ $(v)=...)))
@@ -46,6 +46,11 @@ $(SYNTH_STAMP): node_modules/.installed go.sum $(SYNTH_INPUTS)
 	$(CDK) synth --quiet $(CDK_CONFIG)
 	@ls cdk.out/*.template.json
 	touch $@
+
+## docs: draw docs/architecture.svg and docs/state-machines/*.svg from the example app's synthesis (WebAssembly Graphviz from npm, no system package)
+docs: node_modules/.installed go.sum
+	$(MAKE) synth CONFIG=
+	go run ./cmd/docs -assembly cdk.out -out docs
 
 ## bootstrap: cdk bootstrap one account and region (ACCOUNT, REGION, PROFILE), with the pinned CDK CLI on Node 22
 bootstrap: node_modules/.installed
