@@ -129,7 +129,7 @@ func TestApp_EachSideHasADashboardOfItsOwnMetrics(t *testing.T) {
 		"leadbridge-producer": {"FlowExecutionsSucceeded", "FlowExecutionRecordsProcessed", "ExecutionsSucceeded", "ExecutionTime",
 			"ObjectsHandedOff", "ApproximateNumberOfMessagesVisible"},
 		"leadbridge-consumer-sales": {"ExecutionsStarted", "LockWaitSeconds", "LeadsRead", "LeadsSent", "LeadsLoaded", "RejectedRows",
-			"LeadsDropped", "glue.driver.aggregate.elapsedTime", "TriggeredRules", "ApproximateNumberOfMessagesVisible"},
+			"LeadsDropped", "glue.driver.aggregate.elapsedTime", "CrawlSeconds", "TriggeredRules", "ApproximateNumberOfMessagesVisible"},
 	}
 	for _, stack := range allStacks(app) {
 		metrics, ok := want[*stack.StackName()]

@@ -264,8 +264,24 @@ func TestOrchestration_RunsJobLoadsMovesThenCrawls(t *testing.T) {
 	assert.Contains(t, cdktest.JSON(s["StartCrawler"].Catch), `"ErrorEquals":["Glue.CrawlerRunningException"],"Next":"WaitForCrawler"`)
 	assert.Equal(t, "GetCrawler", s["WaitForCrawler"].Next)
 	assert.Equal(t, "IsCrawlerReady", s["CountCrawlerPolls"].Next)
-	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"Next":"RunComplete"`)
+	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"Next":"PublishCrawlSeconds"`)
+	assert.Equal(t, "RunComplete", s["PublishCrawlSeconds"].Next)
 	assert.Contains(t, cdktest.JSON(s["IsCrawlerReady"].Choices), `"NumericLessThan":120`, "the crawler loop is bounded")
+}
+
+func TestOrchestration_PublishesHowLongTheCrawlTook(t *testing.T) {
+	// GIVEN a consumer's orchestration
+	def := consumerTemplate(t, nil).StateMachineDefinition(t, "OrchestrationStateMachine")
+	// WHEN a crawl succeeded
+	publish := def.States["PublishCrawlSeconds"]
+	// THEN its duration goes on the flow's CrawlSeconds metric, to the poll, the way the lock wait does,
+	args := cdktest.JSON(publish.Arguments)
+	assert.Contains(t, args, `"MetricName":"CrawlSeconds"`)
+	assert.Contains(t, args, `"Value":"{% $states.input.crawlerPolls.count * 30 %}"`)
+	assert.NotEmpty(t, publish.Retry, "a transient CloudWatch error is retried")
+	// and if even that fails the execution fails (its alarm names the state) instead of ending unseen.
+	assert.Contains(t, cdktest.JSON(publish.Catch), `"ErrorEquals":["States.ALL"],"Next":"CrawlSecondsNotPublished"`)
+	assert.Equal(t, "Fail", def.States["CrawlSecondsNotPublished"].Type)
 }
 
 func TestOrchestration_AFailedCrawlAlarmsButDoesNotFailTheRun(t *testing.T) {

@@ -22,6 +22,8 @@ const (
 	LeadsLoadedMetric     = "LeadsLoaded"
 	LeadsDroppedMetric    = "LeadsDropped"
 	LockWaitSecondsMetric = "LockWaitSeconds"
+	// CrawlSecondsMetric is published after the crawl, once it succeeded.
+	CrawlSecondsMetric = "CrawlSeconds"
 )
 
 // runMetrics builds PutMetricData's MetricData from $.runReport: one datum
@@ -97,6 +99,12 @@ func (s *OrchestrationStateMachine) MetricLeadsRejected(opts *awscloudwatch.Metr
 // MetricLockWaitSeconds is how long runs waited for the run lock (maximum by default).
 func (s *OrchestrationStateMachine) MetricLockWaitSeconds(opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
 	return s.flowMetric(LockWaitSecondsMetric, metrics.Options(awscloudwatch.Stats_MAXIMUM(), opts))
+}
+
+// MetricCrawlSeconds is how long the crawls of archive/ took, to the 30 s
+// poll (maximum by default).
+func (s *OrchestrationStateMachine) MetricCrawlSeconds(opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return s.flowMetric(CrawlSecondsMetric, metrics.Options(awscloudwatch.Stats_MAXIMUM(), opts))
 }
 
 // MetricLeadsDroppedByReason is one line per reason the filter job dropped

@@ -1,6 +1,8 @@
 package consumer
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -60,12 +62,45 @@ func (o *orchestration) refreshCatalog(then sfn.IChainable) sfn.IChainable {
 			When(sfn.Condition_And(
 				sfn.Condition_StringEquals(jsii.String("$.crawler.state"), jsii.String("READY")),
 				sfn.Condition_IsPresent(jsii.String("$.crawler.crawler.LastCrawl.Status")),
-				sfn.Condition_StringEquals(jsii.String("$.crawler.crawler.LastCrawl.Status"), jsii.String("SUCCEEDED"))), then, nil).
+				sfn.Condition_StringEquals(jsii.String("$.crawler.crawler.LastCrawl.Status"), jsii.String("SUCCEEDED"))), o.publishCrawlSeconds(then), nil).
 			When(sfn.Condition_StringEquals(jsii.String("$.crawler.state"), jsii.String("READY")),
 				gaveUp("CrawlFailed", "The crawler's last crawl did not succeed; see its CloudWatch logs."), nil).
 			When(sfn.Condition_NumberLessThan(jsii.String("$.crawlerPolls.count"), jsii.Number(maxCrawlerPolls)), wait, nil).
 			Otherwise(gaveUp("CrawlerTimedOut", "The crawler did not finish in time.")))
 	return start.Next(wait)
+}
+
+// publishCrawlSeconds puts how long the crawl took, to the crawler poll (as
+// LockWaitSeconds is to the lock wait), on the flow's CrawlSeconds metric for
+// the dashboard, then goes on to then. Glue reports a crawl's run time
+// through its GetCrawlerMetrics API (LastRuntimeSeconds), which a dashboard
+// cannot chart.
+// Files and catalog are done by then: if even the metric cannot be put, the
+// execution fails so that its own alarm fires and names this state.
+func (o *orchestration) publishCrawlSeconds(then sfn.IChainable) sfn.IChainable {
+	task := tasks.CallAwsService_Jsonata(o.scope, jsii.String("PublishCrawlSeconds"), &tasks.CallAwsServiceJsonataProps{
+		Service: jsii.String("cloudwatch"),
+		Action:  jsii.String("putMetricData"),
+		Parameters: &map[string]interface{}{
+			"Namespace": workflow.MetricNamespace,
+			"MetricData": []map[string]interface{}{{
+				"MetricName": CrawlSecondsMetric,
+				"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": o.props.SalesforceFlowName}},
+				"Unit":       "Seconds",
+				"Value":      fmt.Sprintf("{%% $states.input.crawlerPolls.count * %d %%}", crawlerPollSeconds),
+			}},
+		},
+		// PutMetricData takes no resource; workflow.PutMetricsOnlyInNamespace limits it.
+		IamAction:    jsii.String("cloudwatch:PutMetricData"),
+		IamResources: jsii.Strings("*"),
+		Outputs:      "{% $states.input %}",
+	})
+	workflow.Retriable(task)
+	task.AddCatch(sfn.NewFail(o.scope, jsii.String("CrawlSecondsNotPublished"), &sfn.FailProps{
+		Error:     jsii.String("CrawlSecondsNotPublished"),
+		CausePath: jsii.String("$.error.Cause"),
+	}), &sfn.CatchProps{Outputs: `{% $merge([$states.input, {"error": $states.errorOutput}]) %}`})
+	return task.Next(then)
 }
 
 // reportCatalogNotRefreshed puts the event that alarms, then goes on to then.

@@ -80,6 +80,7 @@ func NewConsumerMonitoring(scope constructs.Construct, id *string, props *Consum
 		},
 		[]awscloudwatch.IWidget{
 			graph("Filter job run time (ms)", props.FilterJob.MetricElapsedTime(nil)),
+			graph("Crawl time (s, to the 30 s poll)", o.MetricCrawlSeconds(nil)),
 			deadLetters(props.HandoffBus.DeadLetterQueue, props.Unprocessed.DeadLetterQueue),
 			graph("Objects left in inbox/ (unprocessed runs)", props.Unprocessed.MetricStaleObjects(nil)),
 		},

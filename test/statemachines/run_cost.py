@@ -91,10 +91,10 @@ class Transitions:
 # Hand-off: 11 states per run; per object 3 child states copying it to both consumers and 3 archiving
 # it, plus 1 for each of those two children.
 HANDOFF = Transitions(fixed=11, per_file=8)
-# Orchestration: 33 states per run (with the 3 of the child moving the one curated CSV) plus that child's
+# Orchestration: 34 states per run (with the 3 of the child moving the one curated CSV) plus that child's
 # start; per object 3 child states archiving it plus its start; 5 states per extra load poll, 4 per
 # extra crawler poll.
-ORCHESTRATION = Transitions(fixed=34, per_file=4, per_load_poll=5, per_crawl_poll=4)
+ORCHESTRATION = Transitions(fixed=35, per_file=4, per_load_poll=5, per_crawl_poll=4)
 # A stale-object check over one listing page.
 STALE_CHECK = 4
 

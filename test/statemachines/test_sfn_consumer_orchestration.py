@@ -182,6 +182,27 @@ def test_crawl_alarm_that_cannot_be_sent_fails_the_execution_after_the_files_mov
     assert_loaded_and_archived(aws, c, "run-na")
 
 
+def test_crawl_time_that_cannot_be_published_fails_the_execution_after_the_files_moved(aws, consumer, monkeypatch):
+    """The crawl's duration goes on the dashboard's metric; if even that put fails, the execution fails
+    (its alarm names the state) rather than ending without it."""
+    from moto.cloudwatch import models as cloudwatch_models
+    from moto.core.exceptions import JsonRESTError
+    c = consumer
+    real_put = cloudwatch_models.CloudWatchBackend.put_metric_data
+
+    def put_metric_data(backend, namespace, metric_data):
+        if any(d.get("MetricName") == "CrawlSeconds" for d in metric_data):
+            raise JsonRESTError("InternalServiceError", "injected")
+        return real_put(backend, namespace, metric_data)
+    monkeypatch.setattr(cloudwatch_models.CloudWatchBackend, "put_metric_data", put_metric_data)
+
+    ex = c.run(hand_off(c, "run-nm"))
+
+    assert ex.status == "FAILED", ex
+    assert ex.error == "CrawlSecondsNotPublished"
+    assert_loaded_and_archived(aws, c, "run-nm")
+
+
 def test_failed_glue_job_moves_nothing_and_skips_salesforce(aws, consumer):
     c = consumer
     aws.glue_jobs.on_run = filter_job(final_state="FAILED")

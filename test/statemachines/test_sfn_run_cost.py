@@ -7,6 +7,8 @@ After a deliberate change: update the pins, then the README (`make cost-table` p
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 import cost_section
@@ -46,6 +48,18 @@ def test_each_poll_adds_one_pass_of_its_loop(pipeline):
     # THEN each extra poll costs one pass of its wait loop
     for name, used in m.orchestrations.items():
         assert used.transitions == ORCHESTRATION.at(1, load_polls=3, crawl_polls=4), (name, PIN_HINT)
+    # and the dashboard's crawl time is the 4 polls of 30 s
+    for c in consumers.values():
+        assert crawl_seconds(c) == [120.0], c.name
+
+
+def crawl_seconds(c) -> list[float]:
+    """The CrawlSeconds data points the consumer's orchestration put."""
+    now = datetime.now(timezone.utc)
+    points = c.world.client("cloudwatch", c.account).get_metric_statistics(
+        Namespace="leadbridge", MetricName="CrawlSeconds", Dimensions=[{"Name": "Flow", "Value": c.flow}],
+        StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1), Period=3600, Statistics=["Maximum"])
+    return [p["Maximum"] for p in points["Datapoints"]]
 
 
 def test_a_retry_is_billed_as_a_transition(pipeline):
