@@ -77,7 +77,7 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 
 const dashboardHelp = "CloudWatch dashboard of this side: runs, leads, durations, dead letters, alarms"
 
-const alarmTopicHelp = "Every alarm of this stack publishes here: subscribe (and confirm) an address or a central topic"
+const alarmTopicHelp = "Every alarm and alert of this stack publishes here: subscribe (and confirm) an address, a queue or a function; alarmTopicArn forwards them to a central topic"
 
 // existingTopic imports the configured topic every alarm also publishes to, if any.
 func existingTopic(stack awscdk.Stack, topicArn string) awssns.ITopic {
