@@ -167,10 +167,11 @@ func (a *AlarmTopic) forwardTarget(message awsevents.RuleTargetInput) awsevents.
 
 // roleTopicTarget is an SNS target that only names the topic and the role.
 // The CDK's SnsTopic target also names the topic as the target resource, and
-// Rule.addTarget then treats a topic imported from another account's ARN as
-// a cross-account target that must be defined in this app (it builds a
-// mirror rule on an event bus of that account); EventBridge itself publishes
-// to another account's topic directly with the role.
+// Rule.addTarget (aws-cdk-lib 2.275) then refuses a topic imported from
+// another account's ARN: "CannotCreateCrossAccountRuleForImportedResource"
+// (it would mirror the rule onto an event bus of that account, in a stack of
+// this app). EventBridge itself publishes to another account's topic
+// directly with the role.
 type roleTopicTarget struct {
 	topicArn *string
 	role     awsiam.IRole
