@@ -51,8 +51,10 @@ type Producer struct {
 	ArchiveRetentionDays *int `json:"archiveRetentionDays"`
 	// AlarmEmail receives failed-execution alarms. Default: no subscription.
 	AlarmEmail string `json:"alarmEmail"`
-	// AlarmTopicArn is an existing SNS topic in the same region that every
-	// alarm also publishes to. Default: none (the stack outputs its own topic's ARN).
+	// AlarmTopicArn is an existing SNS topic in the same region, of any
+	// account, that every alarm and every alert (rule message) also publishes
+	// to; its policy must admit the stack's account (README, "Who gets the
+	// alarms"). Default: none (the stack outputs its own topic's ARN).
 	AlarmTopicArn string `json:"alarmTopicArn"`
 	// StaleAfterHours is the age at which an object under landing/ counts as
 	// a run that was never handed off. Default: 24.

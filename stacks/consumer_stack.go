@@ -68,6 +68,7 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 
 	output(stack, "HandoffBusArn", sales.HandoffBus.EventBus.EventBusArn(), "The producer puts hand-off events here")
 	output(stack, "AlarmTopicArn", sales.AlarmTopic.TopicArn(), alarmTopicHelp)
+	outputForwardRole(stack, sales.AlarmForwardRole)
 	output(stack, "DashboardName", sales.Monitoring.Dashboard.DashboardName(), dashboardHelp)
 	output(stack, "InboxBucketName", sales.InboxBucket.BucketName(), "The producer copies runs to inbox/ here")
 	output(stack, "OrchestrationStateMachineArn", sales.OrchestrationStateMachine.StateMachineArn(), "Curates and loads each run")

@@ -5,6 +5,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -69,13 +70,14 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 	output(stack, "LandingBucketName", marketing.LandingBucket.BucketName(), "Landing and archive of Marketo runs")
 	output(stack, "HandoffStateMachineArn", marketing.HandoffStateMachine.StateMachineArn(), "Copies each run to the consumers")
 	output(stack, "AlarmTopicArn", marketing.AlarmTopic.TopicArn(), alarmTopicHelp)
+	outputForwardRole(stack, marketing.AlarmForwardRole)
 	output(stack, "DashboardName", marketing.Monitoring.Dashboard.DashboardName(), dashboardHelp)
 	return &ProducerStack{Stack: stack, Pipeline: marketing}
 }
 
 const dashboardHelp = "CloudWatch dashboard of this side: runs, leads, durations, dead letters, alarms"
 
-const alarmTopicHelp = "Every alarm of this stack publishes here: subscribe (and confirm) an address or a central topic"
+const alarmTopicHelp = "Every alarm and alert of this stack publishes here: subscribe (and confirm) an address, a queue or a function; alarmTopicArn forwards them to a central topic"
 
 // existingTopic imports the configured topic every alarm also publishes to, if any.
 func existingTopic(stack awscdk.Stack, topicArn string) awssns.ITopic {
@@ -83,6 +85,15 @@ func existingTopic(stack awscdk.Stack, topicArn string) awssns.ITopic {
 		return nil
 	}
 	return awssns.Topic_FromTopicArn(stack, jsii.String("AlarmForwardTopic"), jsii.String(topicArn))
+}
+
+// outputForwardRole names, when the stack forwards its alerts, the role its
+// rules publish to alarmTopicArn with: the topic's owner may narrow its
+// policy to it (README, "Who gets the alarms").
+func outputForwardRole(stack awscdk.Stack, role awsiam.Role) {
+	if role != nil {
+		output(stack, "AlarmForwardRoleArn", role.RoleArn(), "EventBridge rules publish their alerts to alarmTopicArn with this role")
+	}
 }
 
 func output(stack awscdk.Stack, id string, value *string, description string) {

@@ -135,7 +135,7 @@ func NewOrchestrationStateMachine(scope constructs.Construct, id *string, props 
 		"and describes the execution the run lock names (read-only; naming its own state machine in its role would be a circular dependency).",
 		`/^Resource::(.*\/(curated|processed|inbox|archive|reports)\/\*|arn:.*:execution:\*)$/g`)
 	s3steps.SuppressResultsWildcard(role)
-	catalogAlarm := newCatalogAlarmRule(this, props.CrawlerName, parts.AlarmTopic)
+	catalogAlarm := newCatalogAlarmRule(this, props.CrawlerName, parts.Alarms)
 	rejected := newRejectedRowsAlarm(this, props)
 	quarantined := newQuarantinedRowsAlarm(this, props)
 	parts.Alarms.Notify(rejected)

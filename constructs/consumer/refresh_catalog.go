@@ -5,8 +5,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -136,17 +134,16 @@ func (o *orchestration) crawlerArn() string {
 
 // newCatalogAlarmRule sends this orchestration's "Catalog Not Refreshed"
 // events, matched by crawler name (consumers may share an account and its
-// default bus), to the alarm topic.
-func newCatalogAlarmRule(scope constructs.Construct, crawlerName *string, topic awssns.ITopic) awsevents.Rule {
-	return awsevents.NewRule(scope, jsii.String("CatalogNotRefreshed"), &awsevents.RuleProps{
+// default bus), to the alarm topic as they came.
+func newCatalogAlarmRule(scope constructs.Construct, crawlerName *string, alarms *workflow.AlarmTopic) awsevents.Rule {
+	rule := awsevents.NewRule(scope, jsii.String("CatalogNotRefreshed"), &awsevents.RuleProps{
 		Description: jsii.String("Alarms when a run's crawl of archive/ failed; the run itself succeeded."),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(CatalogEventSource),
 			DetailType: jsii.Strings(CatalogNotRefreshedDetailType),
 			Detail:     &map[string]interface{}{catalogNotRefreshedDetailField: []*string{crawlerName}},
 		},
-		// Published with a role of this rule's own, so the topic's policy
-		// admits no EventBridge rule of any other account.
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, &awseventstargets.SnsTopicProps{AuthorizeUsingRole: jsii.Bool(true)})},
 	})
+	alarms.Alert(rule, nil)
+	return rule
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -67,18 +66,16 @@ var GlueJobFailedStates = []string{"FAILED", "TIMEOUT", "ERROR"}
 // metric counts failed runs.
 func NewGlueJobFailureRule(scope constructs.Construct, id string, jobName *string, alarms *workflow.AlarmTopic) awsevents.Rule {
 	field := func(path string) string { return *awsevents.EventField_FromPath(jsii.String(path)) }
-	return awsevents.NewRule(scope, jsii.String(id), &awsevents.RuleProps{
+	rule := awsevents.NewRule(scope, jsii.String(id), &awsevents.RuleProps{
 		Description: jsii.String("Alarms when a run of the filter job fails or times out."),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.glue"),
 			DetailType: jsii.Strings("Glue Job State Change"),
 			Detail:     &map[string]interface{}{"jobName": []*string{jobName}, "state": jsii.Strings(GlueJobFailedStates...)},
 		},
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(alarms.Topic, &awseventstargets.SnsTopicProps{
-			AuthorizeUsingRole: jsii.Bool(true),
-			Message: awsevents.RuleTargetInput_FromText(jsii.String("Glue job " + field("$.detail.jobName") + " run " + field("$.detail.jobRunId") +
-				" ended " + field("$.detail.state") + ": " + field("$.detail.message") +
-				". The orchestration that started it fails too; fix the cause, then recover that execution (README, Recovering a failed run: make recover).")),
-		})},
 	})
+	alarms.Alert(rule, awsevents.RuleTargetInput_FromText(jsii.String("Glue job "+field("$.detail.jobName")+" run "+field("$.detail.jobRunId")+
+		" ended "+field("$.detail.state")+": "+field("$.detail.message")+
+		". The orchestration that started it fails too; fix the cause, then recover that execution (README, Recovering a failed run: make recover).")))
+	return rule
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -88,7 +89,10 @@ type ConsumerProps struct {
 	// AlarmEmail is subscribed to the alarm topic (the address must confirm).
 	// Default: - no subscription.
 	AlarmEmail *string
-	// AlarmTopic is an existing standard topic every alarm also publishes to.
+	// AlarmTopic is an existing standard topic (same region, any account, no
+	// KMS key) that every alarm and every alerting rule also publishes to:
+	// the alarms as cloudwatch.amazonaws.com, the rules with the role in field
+	// AlarmForwardRole. Its policy must admit both (README, "Who gets the alarms").
 	// Default: - only the pattern's own topic (field AlarmTopic).
 	AlarmTopic awssns.ITopic
 	// StaleAfter is the age at which an object under inbox/ alarms as a run
@@ -128,6 +132,9 @@ type Consumer struct {
 	Monitoring *monitoring.ConsumerMonitoring
 	// AlarmTopic receives every alarm of the pipeline.
 	AlarmTopic awssns.Topic
+	// AlarmForwardRole is the role the rules publish to the AlarmTopic prop's
+	// topic with; nil without that prop.
+	AlarmForwardRole awsiam.Role
 }
 
 func (p *ConsumerProps) withDefaults(stack awscdk.Stack) ConsumerProps {
@@ -280,6 +287,6 @@ func NewConsumer(scope constructs.Construct, id *string, props *ConsumerProps) *
 		DashboardName: p.DashboardName, Orchestration: out.Orchestration, FilterJob: out.FilterJob, HandoffBus: out.HandoffBus,
 		Unprocessed: out.Unprocessed, Alarms: alarms, FreshnessHours: p.FreshnessHours,
 	})
-	out.AlarmTopic = alarms.Topic
+	out.AlarmTopic, out.AlarmForwardRole = alarms.Topic, alarms.ForwardRole
 	return out
 }

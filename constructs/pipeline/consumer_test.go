@@ -41,6 +41,7 @@ func TestConsumer_BuildsAWholeConsumerFromTheRequiredPropsAlone(t *testing.T) {
 	} {
 		assert.NotNil(t, part, name)
 	}
+	assert.Nil(t, sales.AlarmForwardRole, "no AlarmTopic prop, nothing to forward to")
 }
 
 func TestConsumer_ReportsEveryMissingPropInOneError(t *testing.T) {

@@ -74,7 +74,10 @@ type ProducerProps struct {
 	// AlarmEmail is subscribed to the alarm topic (the address must confirm).
 	// Default: - no subscription.
 	AlarmEmail *string
-	// AlarmTopic is an existing standard topic every alarm also publishes to.
+	// AlarmTopic is an existing standard topic (same region, any account, no
+	// KMS key) that every alarm and every alerting rule also publishes to:
+	// the alarms as cloudwatch.amazonaws.com, the rules with the role in field
+	// AlarmForwardRole. Its policy must admit both (README, "Who gets the alarms").
 	// Default: - only the pattern's own topic (field AlarmTopic).
 	AlarmTopic awssns.ITopic
 	// StaleAfter is the age at which an object under landing/ alarms as a
@@ -116,6 +119,9 @@ type Producer struct {
 	Monitoring *monitoring.ProducerMonitoring
 	// AlarmTopic receives every alarm of the pipeline.
 	AlarmTopic awssns.Topic
+	// AlarmForwardRole is the role the rules publish to the AlarmTopic prop's
+	// topic with; nil without that prop.
+	AlarmForwardRole awsiam.Role
 }
 
 func (p *ProducerProps) withDefaults() ProducerProps {
@@ -214,7 +220,7 @@ func NewProducer(scope constructs.Construct, id *string, props *ProducerProps) *
 	out.MarketoFlow.Flow.Node().AddDependency(out.Completion.Rule, out.Handoff.StateMachine)
 	alarms := out.Handoff.Monitoring.Alarms
 	out.FlowAlarms = producer.NewFlowAlarmRules(this, jsii.String(FlowAlarmsID), &producer.FlowAlarmRulesProps{
-		FlowName: out.MarketoFlow.FlowName, Topic: alarms.Topic,
+		FlowName: out.MarketoFlow.FlowName, Alarms: alarms,
 	})
 	out.MissedRun = watchSide(this, alarms, p.AlarmTopic, leftBehind{
 		id: MissedRunID, bucket: out.LandingBucket, prefix: producer.LandingPrefix, maxAge: p.StaleAfter,
@@ -224,6 +230,6 @@ func NewProducer(scope constructs.Construct, id *string, props *ProducerProps) *
 		DashboardName: p.DashboardName, Flow: out.MarketoFlow, Handoff: out.Handoff, Completion: out.Completion, MissedRun: out.MissedRun,
 		Alarms: alarms, FreshnessHours: p.FreshnessHours,
 	})
-	out.AlarmTopic = alarms.Topic
+	out.AlarmTopic, out.AlarmForwardRole = alarms.Topic, alarms.ForwardRole
 	return out
 }

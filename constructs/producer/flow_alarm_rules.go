@@ -4,11 +4,10 @@ import (
 	"errors"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/internal/validate"
+	"github.com/leadbridge/leadbridge/internal/workflow"
 )
 
 // AppFlowDeactivatedDetailType is what AppFlow puts on the default bus when it
@@ -20,8 +19,9 @@ const AppFlowDeactivatedDetailType = "AppFlow Scheduled Flow Deactivated"
 type FlowAlarmRulesProps struct {
 	// FlowName is the scheduled flow watched, matched on detail.flow-name.
 	FlowName *string
-	// Topic receives the events, e.g. the hand-off's alarm topic.
-	Topic awssns.ITopic
+	// Alarms receives the events, e.g. the hand-off's Monitoring.Alarms
+	// (and forwards them, if it forwards).
+	Alarms *workflow.AlarmTopic
 }
 
 // FlowAlarmRules tells the alarm topic when leads stop coming: a run of the
@@ -39,13 +39,12 @@ type FlowAlarmRules struct {
 func (p *FlowAlarmRulesProps) validate() error {
 	return errors.Join(
 		validate.RequiredStrings(map[string]*string{"FlowName": p.FlowName}),
-		validate.NotNil(map[string]any{"Topic": p.Topic}))
+		validate.NotNil(map[string]any{"Alarms": p.Alarms}))
 }
 
 // NewFlowAlarmRules creates both rules on the account's default bus. Each
 // publishes the event as it came (flow name, status, error or deactivation
-// reason) with a role of its own, so the topic's policy admits no rule of
-// another account.
+// reason) through Alarms.Alert.
 func NewFlowAlarmRules(scope constructs.Construct, id *string, props *FlowAlarmRulesProps) *FlowAlarmRules {
 	if props == nil {
 		props = &FlowAlarmRulesProps{}
@@ -54,15 +53,16 @@ func NewFlowAlarmRules(scope constructs.Construct, id *string, props *FlowAlarmR
 	this := constructs.NewConstruct(scope, id)
 	rule := func(ruleID, description, detailType string, detail map[string]interface{}) awsevents.Rule {
 		detail["flow-name"] = []string{*props.FlowName}
-		return awsevents.NewRule(this, jsii.String(ruleID), &awsevents.RuleProps{
+		r := awsevents.NewRule(this, jsii.String(ruleID), &awsevents.RuleProps{
 			Description: jsii.String(description),
 			EventPattern: &awsevents.EventPattern{
 				Source:     jsii.Strings(AppFlowEventSource),
 				DetailType: jsii.Strings(detailType),
 				Detail:     &detail,
 			},
-			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(props.Topic, &awseventstargets.SnsTopicProps{AuthorizeUsingRole: jsii.Bool(true)})},
 		})
+		props.Alarms.Alert(r, nil)
+		return r
 	}
 	return &FlowAlarmRules{
 		Construct: this,

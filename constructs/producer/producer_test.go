@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/constructs/producer"
 	"github.com/leadbridge/leadbridge/internal/cdktest"
+	"github.com/leadbridge/leadbridge/internal/workflow"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -175,8 +175,7 @@ func TestCompletionRule_MatchesThisFlowsSuccessfulRuns(t *testing.T) {
 func TestFlowAlarmRules_SendFailedRunsAndDeactivationOfThisFlowToTheTopic(t *testing.T) {
 	// GIVEN the rules for one flow and a topic
 	stack := newStack()
-	topic := awssns.NewTopic(stack, jsii.String("Alarms"), nil)
-	producer.NewFlowAlarmRules(stack, jsii.String("FlowAlarms"), &producer.FlowAlarmRulesProps{FlowName: jsii.String("lb-marketo-leads"), Topic: topic})
+	producer.NewFlowAlarmRules(stack, jsii.String("FlowAlarms"), &producer.FlowAlarmRulesProps{FlowName: jsii.String("lb-marketo-leads"), Alarms: workflow.NewAlarmTopic(stack, nil)})
 	rules := cdktest.Synth(t, stack).Resources("AWS::Events::Rule")
 	patterns := map[string]any{}
 	for _, r := range rules {
@@ -201,7 +200,7 @@ func TestFlowAlarmRules_RejectMissingProps(t *testing.T) {
 	err := cdktest.Recover(func() { producer.NewFlowAlarmRules(newStack(), jsii.String("FlowAlarms"), nil) })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "FlowName is required")
-	assert.Contains(t, err.Error(), "Topic is required")
+	assert.Contains(t, err.Error(), "Alarms is required")
 }
 
 func TestHandoff_FailsWithoutConsumers(t *testing.T) {

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -34,7 +33,7 @@ func newFailureRule(scope constructs.Construct, sm awsstepfunctions.IStateMachin
 	message := "Execution " + field("$.detail.name") + " of state machine " + field("$.detail.stateMachineArn") +
 		" ended " + field("$.detail.status") + ". Error: " + field("$.detail.error") + ". Cause: " + field("$.detail.cause") +
 		". History: " + field("$.detail.executionArn") + " ; log group " + *logs.LogGroupName() + " (level ERROR, with data)."
-	return awsevents.NewRule(scope, jsii.String(FailureRuleID), &awsevents.RuleProps{
+	rule := awsevents.NewRule(scope, jsii.String(FailureRuleID), &awsevents.RuleProps{
 		Description: jsii.String("Alarms, naming the execution and its cause, when an execution does not succeed."),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.states"),
@@ -44,11 +43,7 @@ func newFailureRule(scope constructs.Construct, sm awsstepfunctions.IStateMachin
 				"status":          jsii.Strings(FailedStatuses...),
 			},
 		},
-		// Published with a role of this rule's own, so the topic's policy
-		// admits no EventBridge rule of any other account.
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(alarms.Topic, &awseventstargets.SnsTopicProps{
-			AuthorizeUsingRole: jsii.Bool(true),
-			Message:            awsevents.RuleTargetInput_FromText(jsii.String(message)),
-		})},
 	})
+	alarms.Alert(rule, awsevents.RuleTargetInput_FromText(jsii.String(message)))
+	return rule
 }

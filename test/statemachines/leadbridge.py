@@ -15,6 +15,8 @@ from harness import Machine, Stack, World, find_machine
 
 PRODUCER_STACK = "leadbridge-producer"
 CONSUMER_STACKS = {"sales": "leadbridge-consumer-sales", "partners": "leadbridge-consumer-partners"}
+# Consumers whose example configuration forwards their alerts to an existing topic (alarmTopicArn).
+FORWARDING = {"partners"}
 MARKETO_FLOW = "leadbridge-marketo-leads"
 
 

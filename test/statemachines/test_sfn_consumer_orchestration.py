@@ -19,7 +19,7 @@ import pytest
 
 import moto_patches
 from fakes import filter_job
-from leadbridge import CONSUMER_STACKS, Consumer
+from leadbridge import CONSUMER_STACKS, FORWARDING, Consumer
 
 FILES = ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
 
@@ -106,9 +106,14 @@ def assert_catalog_alarm(c: Consumer, observer, run_id: str, error: str):
     assert event["detail-type"] == "Catalog Not Refreshed"
     assert event["detail"]["crawler"] == c.crawler, "the alarm rule matches on the crawler's name"
     assert (event["detail"]["runId"], event["detail"]["error"]) == (run_id, error)
-    topics = [arn for arn in c.world.rule_targets if arn.startswith(f"arn:aws:sns:{c.stack.region}:{c.account}:")]
-    delivered = [e["detail-type"] for arn in topics for e in c.world.delivered(arn)]
-    assert delivered == ["Catalog Not Refreshed"], "the alarm rule sends the event to the alarm topic"
+    own = {c.stack.resolve({"Ref": lid}) for lid in c.stack.of_type("AWS::SNS::Topic")}
+    [rule] = [r for r in c.stack.of_type("AWS::Events::Rule").values()
+              if r["Properties"].get("EventPattern", {}).get("detail-type") == ["Catalog Not Refreshed"]]
+    topics = {c.stack.resolve(target["Arn"]) for target in rule["Properties"]["Targets"]}
+    assert own & topics, "the alarm rule targets the stack's alarm topic"
+    assert len(topics) == (2 if c.name in FORWARDING else 1), "... and the forward topic, where one is configured"
+    delivered = {arn: [e["detail-type"] for e in c.world.delivered(arn)] for arn in topics}
+    assert delivered == {arn: ["Catalog Not Refreshed"] for arn in topics}, "each gets the event once"
 
 
 def assert_loaded_and_archived(aws, c: Consumer, run_id: str):
