@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
-	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/internal/metrics"
 	"github.com/leadbridge/leadbridge/internal/workflow"
@@ -45,27 +44,19 @@ func runMetrics(flowName string) string {
 // publishRunMetrics puts the run report's counts on the flow's metrics, for
 // the dashboard and the freshness alarm, and passes its input on unchanged.
 func (o *orchestration) publishRunMetrics() sfn.IChainable {
-	task := tasks.CallAwsService_Jsonata(o.scope, jsii.String("PublishRunMetrics"), &tasks.CallAwsServiceJsonataProps{
-		Service: jsii.String("cloudwatch"),
-		Action:  jsii.String("putMetricData"),
-		Parameters: &map[string]interface{}{
-			"Namespace":  workflow.MetricNamespace,
-			"MetricData": runMetrics(*o.props.SalesforceFlowName),
-		},
-		// PutMetricData takes no resource; workflow.PutMetricsOnlyInNamespace limits it.
-		IamAction:    jsii.String("cloudwatch:PutMetricData"),
-		IamResources: jsii.Strings("*"),
-		Outputs:      "{% $states.input %}",
-	})
-	workflow.Retriable(task)
+	task := metrics.Put(o.scope, "PublishRunMetrics", runMetrics(*o.props.SalesforceFlowName), "{% $states.input %}")
 	// A JSONata state catches with Output, not ResultPath: the error goes
 	// where the failure path reads it.
 	task.AddCatch(o.failed, &sfn.CatchProps{
-		Outputs: `{% $merge([$states.input, {"error": $states.errorOutput}]) %}`,
+		Outputs: errorIntoInput,
 		Assign:  &map[string]interface{}{workflow.FailedStateVariable: "{% $states.context.State.Name %}"},
 	})
 	return task
 }
+
+// errorIntoInput is a JSONata Catch's output: the state's input with the
+// error at $.error, where a Fail state's CausePath reads it.
+const errorIntoInput = `{% $merge([$states.input, {"error": $states.errorOutput}]) %}`
 
 func (s *OrchestrationStateMachine) flowMetric(name string, opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
 	return metrics.Pipeline(name, map[string]*string{"Flow": s.flowName}, opts)

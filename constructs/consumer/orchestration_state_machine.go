@@ -162,21 +162,23 @@ func (o *orchestration) catch(t sfn.TaskStateBase) {
 
 // failWith records why a Choice gave up, then takes the failure path.
 func (o *orchestration) failWith(id, cause string) sfn.IChainable {
-	return sfn.NewPass(o.scope, jsii.String(id), &sfn.PassProps{
-		Result:     sfn.Result_FromObject(&map[string]interface{}{"Error": id, "Cause": cause}),
-		ResultPath: jsii.String("$.error"),
-		Assign:     workflow.NoteFailedState(),
-	}).Next(o.failed)
+	return o.recordGivingUp(id, cause).Next(o.failed)
 }
 
 // failKeepingLock records why a Choice gave up and fails without releasing
 // the lock: for a load that may still be writing to Salesforce.
 func (o *orchestration) failKeepingLock(id, cause string) sfn.IChainable {
+	return o.recordGivingUp(id, cause).Next(o.fail)
+}
+
+// recordGivingUp puts the error a Choice gave up with at $.error, as a Catch would,
+// and names the state for the failure message.
+func (o *orchestration) recordGivingUp(id, cause string) sfn.Pass {
 	return sfn.NewPass(o.scope, jsii.String(id), &sfn.PassProps{
 		Result:     sfn.Result_FromObject(&map[string]interface{}{"Error": id, "Cause": cause}),
 		ResultPath: jsii.String("$.error"),
 		Assign:     workflow.NoteFailedState(),
-	}).Next(o.fail)
+	})
 }
 
 // counter increments $.<name>.count, the bound of a wait loop.

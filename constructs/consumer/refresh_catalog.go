@@ -9,6 +9,7 @@ import (
 	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/metrics"
 	"github.com/leadbridge/leadbridge/internal/workflow"
 )
 
@@ -76,28 +77,16 @@ func (o *orchestration) refreshCatalog(then sfn.IChainable) sfn.IChainable {
 // Files and catalog are done by then: if even the metric cannot be put, the
 // execution fails so that its own alarm fires and names this state.
 func (o *orchestration) publishCrawlSeconds(then sfn.IChainable) sfn.IChainable {
-	task := tasks.CallAwsService_Jsonata(o.scope, jsii.String("PublishCrawlSeconds"), &tasks.CallAwsServiceJsonataProps{
-		Service: jsii.String("cloudwatch"),
-		Action:  jsii.String("putMetricData"),
-		Parameters: &map[string]interface{}{
-			"Namespace": workflow.MetricNamespace,
-			"MetricData": []map[string]interface{}{{
-				"MetricName": CrawlSecondsMetric,
-				"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": o.props.SalesforceFlowName}},
-				"Unit":       "Seconds",
-				"Value":      fmt.Sprintf("{%% $states.input.crawlerPolls.count * %d %%}", crawlerPollSeconds),
-			}},
-		},
-		// PutMetricData takes no resource; workflow.PutMetricsOnlyInNamespace limits it.
-		IamAction:    jsii.String("cloudwatch:PutMetricData"),
-		IamResources: jsii.Strings("*"),
-		Outputs:      "{% $states.input %}",
-	})
-	workflow.Retriable(task)
+	task := metrics.Put(o.scope, "PublishCrawlSeconds", []map[string]interface{}{{
+		"MetricName": CrawlSecondsMetric,
+		"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": o.props.SalesforceFlowName}},
+		"Unit":       "Seconds",
+		"Value":      fmt.Sprintf("{%% $states.input.crawlerPolls.count * %d %%}", crawlerPollSeconds),
+	}}, "{% $states.input %}")
 	task.AddCatch(sfn.NewFail(o.scope, jsii.String("CrawlSecondsNotPublished"), &sfn.FailProps{
 		Error:     jsii.String("CrawlSecondsNotPublished"),
 		CausePath: jsii.String("$.error.Cause"),
-	}), &sfn.CatchProps{Outputs: `{% $merge([$states.input, {"error": $states.errorOutput}]) %}`})
+	}), &sfn.CatchProps{Outputs: errorIntoInput})
 	return task.Next(then)
 }
 

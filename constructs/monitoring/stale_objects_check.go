@@ -181,20 +181,9 @@ func checkDefinition(scope constructs.Construct, bucket awss3.IBucket, prefix st
 	for _, name := range []string{"Bucket", "Prefix"} {
 		dims = append(dims, map[string]interface{}{"Name": name, "Value": dimensions[name]})
 	}
-	put := tasks.CallAwsService_Jsonata(scope, jsii.String("PutStaleObjectCount"), &tasks.CallAwsServiceJsonataProps{
-		Service: jsii.String("cloudwatch"),
-		Action:  jsii.String("putMetricData"),
-		Parameters: &map[string]interface{}{
-			"Namespace": MetricNamespace,
-			"MetricData": []map[string]interface{}{{
-				"MetricName": StaleMetricName, "Dimensions": dims, "Value": "{% $stale %}", "Unit": "Count",
-			}},
-		},
-		IamAction:    jsii.String("cloudwatch:PutMetricData"),
-		IamResources: jsii.Strings("*"),
-		Outputs:      map[string]interface{}{"staleObjects": "{% $stale %}", "pages": "{% $pages %}"},
-	})
-	workflow.Retriable(put)
+	put := metrics.Put(scope, "PutStaleObjectCount", []map[string]interface{}{{
+		"MetricName": StaleMetricName, "Dimensions": dims, "Value": "{% $stale %}", "Unit": "Count",
+	}}, map[string]interface{}{"staleObjects": "{% $stale %}", "pages": "{% $pages %}"})
 	more := sfn.Choice_Jsonata(scope, jsii.String("HasMorePages"), nil).
 		When(sfn.Condition_Jsonata(jsii.String(fmt.Sprintf("{%% $after != '' and $pages < %d %%}", maxPages))), list, nil).
 		Otherwise(put)

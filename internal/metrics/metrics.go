@@ -64,6 +64,24 @@ func Options(statistic *string, opts *awscloudwatch.MetricOptions) *awscloudwatc
 // FiveMinutes is the period of alarms that fire on one data point.
 var FiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
 
+// Put is a JSONata task that puts metricData (a list of MetricDatum, or a
+// JSONata expression of one) in the pipeline's namespace, retried like every
+// task, with outputs as its output. PutMetricData takes no resource, so the
+// task's Allow is on "*": the role must also carry
+// workflow.PutMetricsOnlyInNamespace. The caller adds its Catch.
+func Put(scope constructs.Construct, id string, metricData, outputs interface{}) tasks.CallAwsService {
+	task := tasks.CallAwsService_Jsonata(scope, jsii.String(id), &tasks.CallAwsServiceJsonataProps{
+		Service:      jsii.String("cloudwatch"),
+		Action:       jsii.String("putMetricData"),
+		Parameters:   &map[string]interface{}{"Namespace": workflow.MetricNamespace, "MetricData": metricData},
+		IamAction:    jsii.String("cloudwatch:PutMetricData"),
+		IamResources: jsii.Strings("*"),
+		Outputs:      outputs,
+	})
+	workflow.Retriable(task)
+	return task
+}
+
 // PutFlowCount is a task that puts the number at valuePath on one of the
 // pipeline's per-flow metrics, retried like every task. PutMetricData takes
 // no resource, so the task's Allow is on "*": the role must also carry
