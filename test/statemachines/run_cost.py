@@ -7,7 +7,7 @@ filter job double keeps every lead; the Salesforce load ends after `load_polls` 
 executions used, per state machine: transitions (children and retries included), Distributed Map child
 executions, and the AWS requests their Tasks made.
 
-Transitions grow in three ways only, and `Transitions` names each: per run (fixed), per file (the
+Transitions grow in three ways only, and `PerRun` names each: per run (fixed), per file (the
 Distributed Map children that copy, archive and move each object), per poll of a wait loop (the
 Salesforce load is polled every 60 s, the crawler every 30 s: how long AppFlow and Glue take, not how
 much data). test_sfn_run_cost.py pins them; the README's cost section is computed from them.
@@ -74,9 +74,9 @@ def measure_stale_check(world: World, check: StaleObjectsCheck) -> MachineUsage:
 
 
 @dataclass(frozen=True)
-class Transitions:
-    """Transitions of one execution as a function of the run: fixed + per_file * files
-    (+ per_load_poll * polls + per_crawl_poll * polls for an orchestration)."""
+class PerRun:
+    """A count of one execution (its transitions, or requests of one kind) as a function of the run:
+    fixed + per_file * files (+ per_load_poll * polls + per_crawl_poll * polls for an orchestration)."""
     fixed: int
     per_file: int
     per_load_poll: int = 0
@@ -90,11 +90,11 @@ class Transitions:
 # The pins, measured on the example app (two consumers; test_sfn_run_cost.py proves them).
 # Hand-off: 11 states per run; per object 3 child states copying it to both consumers and 3 archiving
 # it, plus 1 for each of those two children.
-HANDOFF = Transitions(fixed=11, per_file=8)
+HANDOFF = PerRun(fixed=11, per_file=8)
 # Orchestration: 34 states per run (with the 3 of the child moving the one curated CSV) plus that child's
 # start; per object 3 child states archiving it plus its start; 5 states per extra load poll, 4 per
 # extra crawler poll.
-ORCHESTRATION = Transitions(fixed=35, per_file=4, per_load_poll=5, per_crawl_poll=4)
+ORCHESTRATION = PerRun(fixed=35, per_file=4, per_load_poll=5, per_crawl_poll=4)
 # A stale-object check over one listing page.
 STALE_CHECK = 4
 
@@ -102,4 +102,4 @@ STALE_CHECK = 4
 # take it, DeleteItem to release it) and never read; S3 CopyObject once per object per copy.
 LOCK_WRITES = 2
 HANDOFF_COPIES_PER_FILE = 3        # one into each consumer's inbox, one into archive/
-ORCHESTRATION_COPIES = Transitions(fixed=1, per_file=1)   # the curated CSV, and each object into archive/
+ORCHESTRATION_COPIES = PerRun(fixed=1, per_file=1)   # the curated CSV, and each object into archive/

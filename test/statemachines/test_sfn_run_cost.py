@@ -1,7 +1,7 @@
 """State transitions per run, pinned: a change that multiplies what a run costs is noticed here.
 
 Step Functions bills every transition (usage.py says what counts). A run's transitions are measured on
-the emulated pipeline and must equal the pinned function of the run (run_cost.Transitions): per run, per
+the emulated pipeline and must equal the pinned function of the run (run_cost.PerRun): per run, per
 file, per poll. The README's cost section is computed from the same pins (test_readme_cost_section).
 After a deliberate change: update the pins, then the README (`make cost-table` prints the section).
 """
