@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/leadbridge/leadbridge/internal/cdkflags"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -54,14 +55,14 @@ func cdkContext(t *testing.T, path string) map[string]any {
 	return cdk.Context
 }
 
-// keptOff are recommended flags cdk.json sets to false on purpose, each with
-// the reason; a flag set false is configured, so the CLI reports nothing.
-var keptOff = map[string]string{
-	// With it on, CDK renders no ResultWriter for the resultWriter prop the
-	// hand-off's Distributed Maps use (internal/s3steps), and the hand-off then
-	// reads a Map Run ARN that is not there (seen on moto: every hand-off
-	// failed). Moving to ResultWriterV2 changes the state machine: its owner's call.
-	"@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2": "would drop the hand-off's ResultWriter",
+// cliRecommendedFlags reads the flags `cdk init` writes: the pinned CLI's
+// init-templates/.recommended-feature-flags.json.
+func cliRecommendedFlags(t *testing.T) map[string]any {
+	data, err := os.ReadFile("../node_modules/aws-cdk/lib/init-templates/.recommended-feature-flags.json")
+	require.NoError(t, err, "run make deps: the pinned CDK CLI is an npm dependency")
+	var flags map[string]any
+	require.NoError(t, json.Unmarshal(data, &flags))
+	return flags
 }
 
 func TestCdkJson_CarriesEveryRecommendedFeatureFlagOfThePinnedCdk(t *testing.T) {
@@ -70,13 +71,17 @@ func TestCdkJson_CarriesEveryRecommendedFeatureFlagOfThePinnedCdk(t *testing.T) 
 	for _, path := range []string{"../cdk.json", "../examples/two-accounts/cdk.json"} {
 		context := cdkContext(t, path)
 		for flag, want := range flags {
-			if _, off := keptOff[flag]; off {
-				assert.Equal(t, false, context[flag], "%s: %s is kept off on purpose", path, flag)
-				continue
-			}
 			assert.Equal(t, want, context[flag], "%s: %s (the CLI reports unset flags as not configured)", path, flag)
 		}
 	}
+}
+
+func TestCdkFlags_PatternsPinWhatTheCliWritesForThePinnedLibrary(t *testing.T) {
+	// GIVEN the flags cdk init writes, and those of the aws-cdk-lib the Go bindings load
+	cli, lib := cliRecommendedFlags(t), recommendedFlags(t)
+	// THEN they agree, and the patterns pin exactly them (go generate ./internal/cdkflags)
+	assert.Equal(t, lib, cli, "the pinned CDK CLI and aws-cdk-lib recommend different flags")
+	assert.Equal(t, cli, cdkflags.Recommended(), "internal/cdkflags is stale: run go generate ./internal/cdkflags")
 }
 
 func TestApp_SynthesizesWhenStartedFromAnotherDirectory(t *testing.T) {

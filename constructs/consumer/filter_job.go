@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/nag"
 	"github.com/leadbridge/leadbridge/internal/validate"
 )
 
@@ -279,16 +279,15 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 	})
 	job.Node().AddDependency(p.SecurityConfiguration)
 
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The job reads its script asset, inbox/* and errors/* (rows Salesforce refused), rewrites whole output folders (curated/*, curated-parquet/*, rejected/*, retry/*, quarantine/*), writes reports/*, writes its own /aws-glue log groups, and publishes metrics (PutMetricData has no resource-level permission; the statement is limited to the Glue namespace)."),
-		AppliesTo: &[]interface{}{
+	nag.Suppress(role, true, nag.Suppression{
+		ID:     "AwsSolutions-IAM5",
+		Reason: "The job reads its script asset, inbox/* and errors/* (rows Salesforce refused), rewrites whole output folders (curated/*, curated-parquet/*, rejected/*, retry/*, quarantine/*), writes reports/*, writes its own /aws-glue log groups, and publishes metrics (PutMetricData has no resource-level permission; the statement is limited to the Glue namespace).",
+		AppliesTo: []string{
 			"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", // the script asset (Asset.GrantRead)
 			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Resource::*",
-			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/(inbox|errors|curated|curated-parquet|rejected|retry|quarantine|reports)\/\*$/g`)},
-			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:(s3:::cdk-.*\/\*|log-group:\/aws-glue\/.*)$/g`)},
 		},
-	}}, jsii.Bool(true))
+		AppliesToRegex: []string{`/^Resource::.*\/(inbox|errors|curated|curated-parquet|rejected|retry|quarantine|reports)\/\*$/g`, `/^Resource::arn:.*:(s3:::cdk-.*\/\*|log-group:\/aws-glue\/.*)$/g`},
+	})
 	return &FilterJob{Construct: this, Job: job, Role: role, Script: script, JobName: p.JobName,
 		SecurityConfiguration: p.SecurityConfiguration, Key: p.Key}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/nag"
 	"github.com/leadbridge/leadbridge/internal/validate"
 )
 
@@ -105,15 +105,12 @@ func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalog
 	crawler.Node().AddDependency(database)
 	crawler.Node().AddDependency(security)
 
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The crawler reads every run under archive/*, manages the tables of its own database, writes its own /aws-glue log groups, and reads security configurations (no resource-level permission)."),
-		AppliesTo: &[]interface{}{
-			"Action::s3:GetObject*", "Action::s3:List*", "Action::s3:GetBucket*", "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Resource::*",
-			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/archive\/\*$/g`)},
-			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:(table\/.*\/\*|log-group:\/aws-glue\/.*)$/g`)},
-		},
-	}}, jsii.Bool(true))
+	nag.Suppress(role, true, nag.Suppression{
+		ID:             "AwsSolutions-IAM5",
+		Reason:         "The crawler reads every run under archive/*, manages the tables of its own database, writes its own /aws-glue log groups, and reads security configurations (no resource-level permission).",
+		AppliesTo:      []string{"Action::s3:GetObject*", "Action::s3:List*", "Action::s3:GetBucket*", "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Resource::*"},
+		AppliesToRegex: []string{`/^Resource::.*\/archive\/\*$/g`, `/^Resource::arn:.*:(table\/.*\/\*|log-group:\/aws-glue\/.*)$/g`},
+	})
 	return &LeadsCatalog{Construct: this, Database: database, Crawler: crawler, CrawlerRole: role, SecurityConfiguration: security, Key: key}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/constructs/consumer"
 	"github.com/leadbridge/leadbridge/constructs/monitoring"
+	"github.com/leadbridge/leadbridge/internal/cdkflags"
 	"github.com/leadbridge/leadbridge/internal/databucket"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/naming"
@@ -228,6 +229,7 @@ func NewConsumer(scope constructs.Construct, id *string, props *ConsumerProps) *
 	rules, err := p.rules()
 	validate.Must("pipeline.Consumer", err)
 	this := constructs.NewConstruct(scope, id)
+	cdkflags.Pin(this)
 	name := *p.Project + "-" + *p.Name
 	out := &Consumer{Construct: this, InboxBucket: p.ExistingInboxBucket}
 	if p.ExistingInboxBucket == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/constructs/monitoring"
 	"github.com/leadbridge/leadbridge/constructs/producer"
+	"github.com/leadbridge/leadbridge/internal/cdkflags"
 	"github.com/leadbridge/leadbridge/internal/databucket"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/naming"
@@ -186,6 +187,7 @@ func NewProducer(scope constructs.Construct, id *string, props *ProducerProps) *
 	p := props.withDefaults()
 	validate.Must("pipeline.Producer", p.validate())
 	this := constructs.NewConstruct(scope, id)
+	cdkflags.Pin(this)
 	out := &Producer{Construct: this, LandingBucket: p.ExistingLandingBucket}
 	if p.ExistingLandingBucket == nil {
 		out.Landing = producer.NewLandingBucket(this, jsii.String(LandingID), &producer.LandingBucketProps{ArchiveRetentionDays: p.ArchiveRetentionDays})

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/nag"
 )
 
 // Construct IDs are a contract: changing one replaces the bucket.
@@ -64,10 +64,10 @@ func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.B
 			Expiration: awscdk.Duration_Days(jsii.Number(90)),
 		}},
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(logs, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-S1"),
-		Reason: jsii.String("This is the server access log bucket; logging it to itself would loop."),
-	}}, jsii.Bool(false))
+	nag.Suppress(logs, false, nag.Suppression{
+		ID:     "AwsSolutions-S1",
+		Reason: "This is the server access log bucket; logging it to itself would loop.",
+	})
 
 	data := awss3.NewBucket(scope, jsii.String(BucketID), &awss3.BucketProps{
 		BucketName:             props.BucketName,

@@ -53,28 +53,37 @@ func ForEachObject(scope constructs.Construct, id string, bucket awss3.IBucket, 
 		MaxConcurrency: jsii.Number(concurrency),
 		// Standard children: a 5 GB copy can outlast an Express child's 5 minutes.
 		MapExecutionType: sfn.StateMachineType_STANDARD,
-		ResultWriter:     newResultsWriter(bucket),
+		ResultWriterV2:   newResultsWriter(bucket),
 		ResultPath:       jsii.String(resultPath),
 	})
+	// CDK renders ResultWriterV2 only where the feature flag
+	// @aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2 is true and
+	// renders no ResultWriter at all otherwise (aws-cdk-lib
+	// aws-stepfunctions/lib/states/distributed-map.js, getResultWriter), which
+	// would fail every run at CountItems. The flag is read with
+	// FeatureFlags.of(map), nearest node first: set on the map itself, it holds
+	// whatever the importing app's cdk.json says. The map has no children yet.
+	m.Node().SetContext(jsii.String(ResultWriterV2Flag), true)
 	m.ItemProcessor(processor, nil)
 	return m
 }
 
-// resultsWriter is CDK's ResultWriter with its grant narrowed to the results
-// prefix: CDK's own allows writing every key of the bucket. The actions are
-// those the Step Functions guide lists for a ResultWriter ("IAM policies for
-// using Distributed Map states"). It is the deprecated ResultWriter, not
-// ResultWriterV2: CDK renders V2 only when the app sets the feature flag
-// @aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2 and silently
-// drops it otherwise, which a construct cannot require of its app.
+// ResultWriterV2Flag is the feature flag that makes CDK render a Distributed
+// Map's ResultWriterV2; ForEachObject sets it on each map it builds.
+const ResultWriterV2Flag = "@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2"
+
+// resultsWriter is CDK's ResultWriterV2 with its grant narrowed to the
+// results prefix: CDK's own allows writing every key of the bucket. The
+// actions are those the Step Functions guide lists for a ResultWriter ("IAM
+// policies for using Distributed Map states").
 type resultsWriter struct {
-	sfn.ResultWriter
+	sfn.ResultWriterV2
 	bucket awss3.IBucket
 }
 
 func newResultsWriter(bucket awss3.IBucket) *resultsWriter {
 	w := &resultsWriter{bucket: bucket}
-	sfn.NewResultWriter_Override(w, &sfn.ResultWriterProps{Bucket: bucket, Prefix: jsii.String(databucket.MapResultsPrefix)})
+	sfn.NewResultWriterV2_Override(w, &sfn.ResultWriterV2Props{Bucket: bucket, Prefix: jsii.String(databucket.MapResultsPrefix)})
 	return w
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawsevents"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/nag"
 	"github.com/leadbridge/leadbridge/internal/validate"
 )
 
@@ -75,10 +75,10 @@ func NewAlarmTopic(scope constructs.Construct, props *AlarmTopicProps) *AlarmTop
 			})},
 		},
 	}))
-	cdknag.NagSuppressions_AddResourceSuppressions(topic, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-SNS2"),
-		Reason: jsii.String("CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key, and alarm messages carry no lead data."),
-	}}, jsii.Bool(false))
+	nag.Suppress(topic, false, nag.Suppression{
+		ID:     "AwsSolutions-SNS2",
+		Reason: "CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key, and alarm messages carry no lead data.",
+	})
 	if props == nil {
 		props = &AlarmTopicProps{}
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/nag"
 )
 
 // DeadLetterQueueID is the construct ID of the queue NewEventTarget creates.
@@ -23,10 +23,10 @@ func NewEventTarget(scope constructs.Construct, sm awsstepfunctions.IStateMachin
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is the dead-letter queue of an EventBridge target."),
-	}}, jsii.Bool(false))
+	nag.Suppress(dlq, false, nag.Suppression{
+		ID:     "AwsSolutions-SQS3",
+		Reason: "This queue is the dead-letter queue of an EventBridge target.",
+	})
 	target := awseventstargets.NewSfnStateMachine(sm, &awseventstargets.SfnStateMachineProps{
 		DeadLetterQueue: dlq,
 		RetryAttempts:   jsii.Number(185),

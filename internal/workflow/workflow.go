@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/leadbridge/leadbridge/internal/nag"
 )
 
 // Construct IDs of the pieces NewStateMachine creates under its scope.
@@ -178,34 +178,32 @@ func NewStateMachine(scope constructs.Construct, props *Props) Parts {
 	failureRule := newFailureRule(scope, sm, logs, alarms)
 
 	// Log delivery and X-Ray APIs have no resource-level permissions.
-	cdknag.NagSuppressions_AddResourceSuppressions(props.Role, &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("CloudWatch Logs delivery and X-Ray trace APIs support only Resource '*' (added by CDK for logging and tracing)."),
-		AppliesTo: &[]interface{}{"Resource::*"},
-	}}, jsii.Bool(true))
-	cdknag.NagSuppressions_AddResourceSuppressions(sm, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-SF1"),
-		Reason: jsii.String("Logs at level ERROR with execution data by choice: every failed state with its input, error and cause, and the " +
-			"failed execution; the full history of every execution stays in Step Functions (90 days). ALL would log each state of each run."),
-	}}, jsii.Bool(false))
+	nag.Suppress(props.Role, true, nag.Suppression{
+		ID:        "AwsSolutions-IAM5",
+		Reason:    "CloudWatch Logs delivery and X-Ray trace APIs support only Resource '*' (added by CDK for logging and tracing).",
+		AppliesTo: []string{"Resource::*"},
+	})
+	nag.Suppress(sm, false, nag.Suppression{
+		ID: "AwsSolutions-SF1",
+		Reason: "Logs at level ERROR with execution data by choice: every failed state with its input, error and cause, and the " +
+			"failed execution; the full history of every execution stays in Step Functions (90 days). ALL would log each state of each run.",
+	})
 	// A Distributed Map starts, describes and stops its own child executions,
 	// whose names are not known in advance.
-	cdknag.NagSuppressions_AddResourceSuppressions(sm, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("A Distributed Map manages child executions of this state machine only; their names are generated at run time."),
-		AppliesTo: &[]interface{}{
-			cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:(<AWS::Partition>|[^:]+):states:[^:]+:\d{12}:(stateMachine|execution|mapRun):.*\*$/g`)},
-		},
-	}}, jsii.Bool(true))
+	nag.Suppress(sm, true, nag.Suppression{
+		ID:             "AwsSolutions-IAM5",
+		Reason:         "A Distributed Map manages child executions of this state machine only; their names are generated at run time.",
+		AppliesToRegex: []string{`/^Resource::arn:(<AWS::Partition>|[^:]+):states:[^:]+:\d{12}:(stateMachine|execution|mapRun):.*\*$/g`},
+	})
 	return Parts{StateMachine: sm, LogGroup: logs, AlarmTopic: alarms.Topic, Alarm: alarm, FailureRule: failureRule, Alarms: alarms}
 }
 
 // SuppressWildcards records, on a role and its policies, why the AwsSolutions-IAM5
 // findings matching appliesToRegex are acceptable.
 func SuppressWildcards(role awsiam.IRole, reason, appliesToRegex string) {
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String(reason),
-		AppliesTo: &[]interface{}{cdknag.RegexAppliesTo{Regex: jsii.String(appliesToRegex)}},
-	}}, jsii.Bool(true))
+	nag.Suppress(role, true, nag.Suppression{
+		ID:             "AwsSolutions-IAM5",
+		Reason:         reason,
+		AppliesToRegex: []string{appliesToRegex},
+	})
 }
