@@ -258,31 +258,22 @@ func (d *Deployment) Validate() error {
 	if len(d.Consumers) == 0 {
 		add(errors.New("consumers must list at least one consumer account"))
 	}
-	seen := map[string]int{}
+	// What relates the two sides (a consumer in the producer's account or
+	// region, one name twice) the pattern constructs check, for an app with
+	// or without this file.
 	for i, c := range d.Consumers {
 		key := fmt.Sprintf("consumers[%d]", i)
 		add(validate.Required(key+".name", c.Name))
 		if c.Name != "" {
 			add(validate.ConsumerName(key+".name", c.Name))
-			if first, dup := seen[c.Name]; dup {
-				add(fmt.Errorf("%s.name %q is already used by consumers[%d]", key, c.Name, first))
-			} else {
-				seen[c.Name] = i
-			}
 		}
 		add(validate.Required(key+".account", c.Account))
 		if c.Account != "" {
 			add(validate.Account(key+".account", c.Account))
-			if c.Account == p.Account {
-				add(fmt.Errorf("%s.account %q is the producer's account: a consumer must be another account", key, c.Account))
-			}
 		}
 		add(validate.Required(key+".region", c.Region))
 		if c.Region != "" {
 			add(validate.Region(key+".region", c.Region))
-			if validate.Region("", p.Region) == nil && p.Region != "" && c.Region != p.Region {
-				add(fmt.Errorf("%s.region %q differs from producer.region %q: cross-region hand-off is not supported", key, c.Region, p.Region))
-			}
 		}
 		add(validate.Required(key+".salesforce.connectorProfile", c.Salesforce.ConnectorProfile))
 		if err := consumer.ValidateLeadMapping(key+".salesforce", c.Salesforce.FieldMapping, c.Salesforce.IdField); err != nil {
@@ -299,9 +290,6 @@ func (d *Deployment) Validate() error {
 		add(staleAfter(key+".staleAfterHours", c.StaleAfterHours))
 		add(freshness(key+".freshnessHours", c.FreshnessHours, p.Marketo.Schedule))
 		add(consumer.ValidateMaxLoadAttempts(key+".salesforce.maxLoadAttempts", float64(*c.Salesforce.MaxLoadAttempts)))
-		if name := naming.InboxBucketName(d.Project, c.Name, c.Account, c.Region); len(name) > 63 {
-			add(fmt.Errorf("%s.name %q with project %q makes the bucket name %q longer than 63 characters", key, c.Name, d.Project, name))
-		}
 	}
 	return errors.Join(errs...)
 }

@@ -66,12 +66,5 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		DashboardName:              jsii.String(ConsumerStackName(d, c)),
 	})
 
-	output(stack, "HandoffBusArn", sales.HandoffBus.EventBus.EventBusArn(), "The producer puts hand-off events here")
-	output(stack, "AlarmTopicArn", sales.AlarmTopic.TopicArn(), alarmTopicHelp)
-	outputForwardRole(stack, sales.AlarmForwardRole)
-	output(stack, "DashboardName", sales.Monitoring.Dashboard.DashboardName(), dashboardHelp)
-	output(stack, "InboxBucketName", sales.InboxBucket.BucketName(), "The producer copies runs to inbox/ here")
-	output(stack, "OrchestrationStateMachineArn", sales.OrchestrationStateMachine.StateMachineArn(), "Curates and loads each run")
-	output(stack, "SalesforceFlowName", sales.SalesforceFlow.FlowName, "Started by the orchestration once the Salesforce connection is authorised")
 	return &ConsumerStack{Stack: stack, Pipeline: sales}
 }

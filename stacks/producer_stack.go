@@ -1,11 +1,10 @@
 // Package stacks maps the configuration file onto the pattern constructs
-// (pipeline.NewProducer, pipeline.NewConsumer), one per stack, and declares
-// the stacks' outputs. It defines no resource itself.
+// (pipeline.NewProducer, pipeline.NewConsumer), one per stack. It defines no
+// resource itself; the patterns declare the stacks' outputs.
 package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -65,19 +64,8 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 		DashboardName:           jsii.String(ProducerStackName(d)),
 	})
 
-	output(stack, "HandoffRoleArn", marketing.HandoffRole.RoleArn(), "Trusted by every consumer's inbox bucket and event bus")
-	output(stack, "MarketoFlowName", marketing.MarketoFlow.FlowName, "Runs on its schedule once the Marketo connection is authorised")
-	output(stack, "LandingBucketName", marketing.LandingBucket.BucketName(), "Landing and archive of Marketo runs")
-	output(stack, "HandoffStateMachineArn", marketing.HandoffStateMachine.StateMachineArn(), "Copies each run to the consumers")
-	output(stack, "AlarmTopicArn", marketing.AlarmTopic.TopicArn(), alarmTopicHelp)
-	outputForwardRole(stack, marketing.AlarmForwardRole)
-	output(stack, "DashboardName", marketing.Monitoring.Dashboard.DashboardName(), dashboardHelp)
 	return &ProducerStack{Stack: stack, Pipeline: marketing}
 }
-
-const dashboardHelp = "CloudWatch dashboard of this side: runs, leads, durations, dead letters, alarms"
-
-const alarmTopicHelp = "Every alarm and alert of this stack publishes here: subscribe (and confirm) an address, a queue or a function; alarmTopicArn forwards them to a central topic"
 
 // existingTopic imports the configured topic every alarm also publishes to, if any.
 func existingTopic(stack awscdk.Stack, topicArn string) awssns.ITopic {
@@ -85,19 +73,6 @@ func existingTopic(stack awscdk.Stack, topicArn string) awssns.ITopic {
 		return nil
 	}
 	return awssns.Topic_FromTopicArn(stack, jsii.String("AlarmForwardTopic"), jsii.String(topicArn))
-}
-
-// outputForwardRole names, when the stack forwards its alerts, the role its
-// rules publish to alarmTopicArn with: the topic's owner may narrow its
-// policy to it (README, "Who gets the alarms").
-func outputForwardRole(stack awscdk.Stack, role awsiam.Role) {
-	if role != nil {
-		output(stack, "AlarmForwardRoleArn", role.RoleArn(), "EventBridge rules publish their alerts to alarmTopicArn with this role")
-	}
-}
-
-func output(stack awscdk.Stack, id string, value *string, description string) {
-	awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
 }
 
 func optional(s string) *string {

@@ -41,7 +41,7 @@ type HandoffBus struct {
 
 func (p *HandoffBusProps) validate() error {
 	errs := []error{
-		validate.RequiredStrings(map[string]*string{"EventBusName": p.EventBusName}),
+		validate.RequiredStrings(map[string]*string{"EventBusName": p.EventBusName, "ProducerAccount": p.ProducerAccount, "HandoffRoleArn": p.HandoffRoleArn}),
 		ValidateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
 	}
 	errs = append(errs, validate.NotNil(map[string]any{"StateMachine": p.StateMachine}))

@@ -57,7 +57,7 @@ type InboxBucket struct {
 
 func (p *InboxBucketProps) validate() error {
 	errs := []error{
-		validate.RequiredStrings(map[string]*string{"BucketName": p.BucketName}),
+		validate.RequiredStrings(map[string]*string{"BucketName": p.BucketName, "ProducerAccount": p.ProducerAccount, "HandoffRoleArn": p.HandoffRoleArn}),
 		ValidateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
 	}
 	if p.ArchiveRetentionDays != nil {
@@ -68,10 +68,11 @@ func (p *InboxBucketProps) validate() error {
 
 var roleArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
 
-// ValidateProducerTrust checks the producer account and the hand-off role
-// the inbox bucket and the bus trust: the role must be in that account.
+// ValidateProducerTrust checks the producer account and, when set, the
+// hand-off role, which must be a role of that account. It does not require
+// either: the constructs that need them do.
 func ValidateProducerTrust(account, roleArn *string) error {
-	errs := []error{validate.RequiredStrings(map[string]*string{"ProducerAccount": account, "HandoffRoleArn": roleArn})}
+	var errs []error
 	if account != nil && *account != "" {
 		errs = append(errs, validate.Account("ProducerAccount", *account))
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -34,23 +33,29 @@ const (
 // SalesforceConnectorProfile are required.
 type ConsumerProps struct {
 	// Name is the consumer's short name (1 to 12 lowercase letters or
-	// digits), part of every name the producer must know.
+	// digits, starting with a letter), part of every name the producer must
+	// know; no other Consumer of the app may have it in the same account and
+	// region.
 	Name *string
 	// ProducerAccount is the account whose hand-off role may write to the
-	// inbox and put events on the bus.
+	// inbox and put events on the bus: a 12-digit account id other than this
+	// stack's.
 	ProducerAccount *string
 	// SalesforceConnectorProfile is the AppFlow Salesforce connection, made
 	// once by a person in the AppFlow console.
 	SalesforceConnectorProfile *string
-	// Project prefixes every derived name; it must equal the producer's.
+	// Project prefixes every derived name: 2 to 20 lowercase letters, digits
+	// or hyphens, starting with a letter. It must equal the producer's.
 	// Default: - naming.DefaultProject ("leadbridge").
 	Project *string
-	// HandoffRoleArn is the producer's hand-off role, trusted by ARN.
+	// HandoffRoleArn is the producer's hand-off role, trusted by ARN: a role
+	// of ProducerAccount.
 	// Default: - naming.HandoffRoleArn(Project, ProducerAccount, this stack's region).
 	HandoffRoleArn *string
 	// ExistingInboxBucket is used as the inbox instead of a new bucket; it
 	// must be an awss3.Bucket of this app (the pattern adds the producer's
-	// and AppFlow's statements to its policy), and the producer's
+	// and AppFlow's statements to its policy), encrypted with S3-managed
+	// keys (the pattern grants no use of a KMS key), and the producer's
 	// ConsumerTarget must name it.
 	// Default: - a new bucket named naming.InboxBucketName: SSE-S3, TLS only, versioned, access logs, retained.
 	ExistingInboxBucket awss3.IBucket
@@ -107,6 +112,11 @@ type ConsumerProps struct {
 	// DashboardName names the CloudWatch dashboard, unique in the account and region.
 	// Default: - <Project>-consumer-<Name>.
 	DashboardName *string
+	// CreateOutputs declares the stack outputs an operator reads: HandoffBusArn,
+	// InboxBucketName, OrchestrationStateMachineArn, SalesforceFlowName,
+	// AlarmTopicArn, DashboardName, and AlarmForwardRoleArn with the AlarmTopic prop.
+	// Default: - true.
+	CreateOutputs *bool
 }
 
 // Consumer is one consumer (sales) side in one construct: the inbox bucket
@@ -131,11 +141,9 @@ type Consumer struct {
 	Unprocessed *monitoring.StaleObjectsCheck
 	// Monitoring is the dashboard and the freshness, dead-letter and job alarms.
 	Monitoring *monitoring.ConsumerMonitoring
-	// AlarmTopic receives every alarm of the pipeline.
-	AlarmTopic awssns.Topic
-	// AlarmForwardRole is the role the rules publish to the AlarmTopic prop's
-	// topic with; nil without that prop.
-	AlarmForwardRole awsiam.Role
+	// alerting holds fields AlarmTopic and AlarmForwardRole, and Notify and
+	// Alert route an app's own alarms and rules where the pattern's go.
+	alerting
 }
 
 func (p *ConsumerProps) withDefaults(stack awscdk.Stack) ConsumerProps {
@@ -158,21 +166,23 @@ func (p *ConsumerProps) withDefaults(stack awscdk.Stack) ConsumerProps {
 	return out
 }
 
-func (p *ConsumerProps) validate(stack awscdk.Stack) error {
+// validate checks the props with defaults applied; roleArn is the
+// HandoffRoleArn the user set, nil when it is derived.
+func (p *ConsumerProps) validate(stack awscdk.Stack, roleArn *string) error {
 	errs := []error{
-		validate.RequiredStrings(map[string]*string{"Name": p.Name, "SalesforceConnectorProfile": p.SalesforceConnectorProfile}),
+		validate.RequiredStrings(map[string]*string{"Name": p.Name, "ProducerAccount": p.ProducerAccount, "SalesforceConnectorProfile": p.SalesforceConnectorProfile}),
 		validate.Project("Project", *p.Project),
-		consumer.ValidateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
+		consumer.ValidateProducerTrust(p.ProducerAccount, roleArn),
 		databucket.ValidateExisting("ExistingInboxBucket", p.ExistingInboxBucket),
+		explicitEnv(stack),
 	}
 	if p.Name != nil && *p.Name != "" {
 		errs = append(errs, validate.ConsumerName("Name", *p.Name))
 	}
-	// The inbox bucket's name carries the account and region, and both
-	// sides derive it: the stack must be deployed to a known environment.
-	if validate.Unresolved(*stack.Account()) || validate.Unresolved(*stack.Region()) {
-		errs = append(errs, fmt.Errorf("the stack %s must have an explicit env (account and region): the pipeline's names carry them", *stack.StackName()))
-	} else if p.ExistingInboxBucket == nil && p.Name != nil {
+	if p.ProducerAccount != nil && *p.ProducerAccount == *stack.Account() {
+		errs = append(errs, fmt.Errorf("ProducerAccount %q is this stack's own account: deploy the consumer to another account than the producer", *p.ProducerAccount))
+	}
+	if explicitEnv(stack) == nil && p.ExistingInboxBucket == nil && p.Name != nil {
 		if name := naming.InboxBucketName(*p.Project, *p.Name, *stack.Account(), *stack.Region()); len(name) > 63 {
 			errs = append(errs, fmt.Errorf("Name %q with Project %q makes the inbox bucket name %q longer than S3's 63 characters", *p.Name, *p.Project, name))
 		}
@@ -225,7 +235,10 @@ func NewConsumer(scope constructs.Construct, id *string, props *ConsumerProps) *
 	}
 	stack := awscdk.Stack_Of(scope)
 	p := props.withDefaults(stack)
-	validate.Must("pipeline.Consumer", p.validate(stack))
+	validate.Must("pipeline.Consumer", p.validate(stack, props.HandoffRoleArn))
+	if p.Name != nil {
+		validate.Must("pipeline.Consumer", claimConsumerName(scope, *id, *p.Project, *p.Name))
+	}
 	rules, err := p.rules()
 	validate.Must("pipeline.Consumer", err)
 	this := constructs.NewConstruct(scope, id)
@@ -289,6 +302,12 @@ func NewConsumer(scope constructs.Construct, id *string, props *ConsumerProps) *
 		DashboardName: p.DashboardName, Orchestration: out.Orchestration, FilterJob: out.FilterJob, HandoffBus: out.HandoffBus,
 		Unprocessed: out.Unprocessed, Alarms: alarms, FreshnessHours: p.FreshnessHours,
 	})
-	out.AlarmTopic, out.AlarmForwardRole = alarms.Topic, alarms.ForwardRole
+	out.alerting = newAlerting(alarms)
+	addOutputs(this, p.CreateOutputs, append([]output{
+		{HandoffBusArnOutput, "The producer puts hand-off events here", out.HandoffBus.EventBus.EventBusArn()},
+		{InboxBucketNameOutput, "The producer copies runs to inbox/ here", out.InboxBucket.BucketName()},
+		{OrchestrationStateMachineArnOutput, "Curates and loads each run", out.OrchestrationStateMachine.StateMachineArn()},
+		{SalesforceFlowNameOutput, "Started by the orchestration once the Salesforce connection is authorised", out.SalesforceFlow.FlowName},
+	}, sideOutputs(&out.alerting, out.Monitoring.Dashboard.DashboardName())...))
 	return out
 }

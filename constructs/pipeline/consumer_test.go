@@ -47,7 +47,7 @@ func TestConsumer_BuildsAWholeConsumerFromTheRequiredPropsAlone(t *testing.T) {
 func TestConsumer_ReportsEveryMissingPropInOneError(t *testing.T) {
 	err := cdktest.Recover(func() { pipeline.NewConsumer(salesStack(awscdk.NewApp(nil)), jsii.String("Sales"), nil) })
 	require.Error(t, err)
-	assert.Equal(t, "pipeline.Consumer: Name is required\nSalesforceConnectorProfile is required\nHandoffRoleArn is required\nProducerAccount is required", err.Error())
+	assert.Equal(t, "pipeline.Consumer: Name is required\nProducerAccount is required\nSalesforceConnectorProfile is required", err.Error())
 }
 
 func TestConsumer_NeedsAStackWithAnExplicitEnvironment(t *testing.T) {
@@ -55,7 +55,7 @@ func TestConsumer_NeedsAStackWithAnExplicitEnvironment(t *testing.T) {
 	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Agnostic"), nil)
 	err := cdktest.Recover(func() { pipeline.NewConsumer(stack, jsii.String("Sales"), requiredOnly()) })
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "the stack Agnostic must have an explicit env (account and region)")
+	assert.Contains(t, err.Error(), "the stack Agnostic must have an explicit env (awscdk.StackProps.Env with Account and Region)")
 }
 
 func TestConsumer_GrantsTheProducerAndAppFlowOnAnExistingInboxBucket(t *testing.T) {

@@ -42,14 +42,18 @@ type ProducerProps struct {
 	// a person in the AppFlow console.
 	MarketoConnectorProfile *string
 	// Consumers receive a copy of every run and one event each; build each
-	// with producer.NewConsumerTarget.
+	// with producer.NewConsumerTarget. Each must be in another account than
+	// this stack's, in this stack's region, under a name no other of them has.
 	Consumers *[]*producer.ConsumerTarget
-	// Project prefixes the names of the flow and the hand-off role.
+	// Project prefixes the names of the flow and the hand-off role: 2 to 20
+	// lowercase letters, digits or hyphens, starting with a letter. The
+	// consumers' Project must be the same.
 	// Default: - naming.DefaultProject ("leadbridge").
 	Project *string
 	// ExistingLandingBucket receives the Marketo runs instead of a new
 	// bucket; it must be an awss3.Bucket of this app (the pattern adds
-	// AppFlow's statements to its policy).
+	// AppFlow's statements to its policy), encrypted with S3-managed keys
+	// (the pattern grants no use of a KMS key).
 	// Default: - a new bucket: SSE-S3, TLS only, versioned, access logs, retained.
 	ExistingLandingBucket awss3.IBucket
 	// ArchiveRetentionDays is how long handed-off runs stay under archive/
@@ -92,6 +96,11 @@ type ProducerProps struct {
 	// DashboardName names the CloudWatch dashboard, unique in the account and region.
 	// Default: - <Project>-producer.
 	DashboardName *string
+	// CreateOutputs declares the stack outputs an operator reads: HandoffRoleArn,
+	// MarketoFlowName, LandingBucketName, HandoffStateMachineArn, AlarmTopicArn,
+	// DashboardName, and AlarmForwardRoleArn with the AlarmTopic prop.
+	// Default: - true.
+	CreateOutputs *bool
 }
 
 // Producer is the whole producer (marketing) side in one construct: the
@@ -118,11 +127,9 @@ type Producer struct {
 	MissedRun *monitoring.StaleObjectsCheck
 	// Monitoring is the dashboard and the freshness and dead-letter alarms.
 	Monitoring *monitoring.ProducerMonitoring
-	// AlarmTopic receives every alarm of the pipeline.
-	AlarmTopic awssns.Topic
-	// AlarmForwardRole is the role the rules publish to the AlarmTopic prop's
-	// topic with; nil without that prop.
-	AlarmForwardRole awsiam.Role
+	// alerting holds fields AlarmTopic and AlarmForwardRole, and Notify and
+	// Alert route an app's own alarms and rules where the pattern's go.
+	alerting
 }
 
 func (p *ProducerProps) withDefaults() ProducerProps {
@@ -148,14 +155,17 @@ func (p *ProducerProps) withDefaults() ProducerProps {
 	return out
 }
 
-func (p *ProducerProps) validate() error {
+func (p *ProducerProps) validate(stack awscdk.Stack) error {
 	errs := []error{
+		explicitEnv(stack),
 		validate.RequiredStrings(map[string]*string{"MarketoConnectorProfile": p.MarketoConnectorProfile}),
 		validate.Project("Project", *p.Project),
 		databucket.ValidateExisting("ExistingLandingBucket", p.ExistingLandingBucket),
 	}
 	if p.Consumers == nil || len(*p.Consumers) == 0 {
 		errs = append(errs, errors.New("Consumers must list at least one consumer, got none"))
+	} else {
+		errs = append(errs, validateConsumerTargets(*p.Consumers, stack))
 	}
 	if p.ExistingLandingBucket != nil && p.ArchiveRetentionDays != nil {
 		errs = append(errs, fmt.Errorf("ArchiveRetentionDays applies to a new landing bucket only: set the existing bucket's lifecycle instead, got %g", *p.ArchiveRetentionDays))
@@ -185,7 +195,7 @@ func NewProducer(scope constructs.Construct, id *string, props *ProducerProps) *
 		props = &ProducerProps{}
 	}
 	p := props.withDefaults()
-	validate.Must("pipeline.Producer", p.validate())
+	validate.Must("pipeline.Producer", p.validate(awscdk.Stack_Of(scope)))
 	this := constructs.NewConstruct(scope, id)
 	cdkflags.Pin(this)
 	out := &Producer{Construct: this, LandingBucket: p.ExistingLandingBucket}
@@ -232,6 +242,12 @@ func NewProducer(scope constructs.Construct, id *string, props *ProducerProps) *
 		DashboardName: p.DashboardName, Flow: out.MarketoFlow, Handoff: out.Handoff, Completion: out.Completion, MissedRun: out.MissedRun,
 		Alarms: alarms, FreshnessHours: p.FreshnessHours,
 	})
-	out.AlarmTopic, out.AlarmForwardRole = alarms.Topic, alarms.ForwardRole
+	out.alerting = newAlerting(alarms)
+	addOutputs(this, p.CreateOutputs, append([]output{
+		{HandoffRoleArnOutput, "Trusted by every consumer's inbox bucket and event bus", out.HandoffRole.RoleArn()},
+		{MarketoFlowNameOutput, "Runs on its schedule once the Marketo connection is authorised", out.MarketoFlow.FlowName},
+		{LandingBucketNameOutput, "Landing and archive of Marketo runs", out.LandingBucket.BucketName()},
+		{HandoffStateMachineArnOutput, "Copies each run to the consumers", out.HandoffStateMachine.StateMachineArn()},
+	}, sideOutputs(&out.alerting, out.Monitoring.Dashboard.DashboardName())...))
 	return out
 }

@@ -5,7 +5,9 @@
 //
 // A producer lands Marketo runs in a data lake bucket the app already has,
 // and one consumer loads them into Salesforce; the app then extends the
-// consumer through the pattern's exported fields. It needs no file of the
+// consumer through the pattern's exported fields and routes an alarm of its
+// own where the pattern's alarms go. Each pattern declares the stack outputs
+// an operator reads (AlarmTopicArn, DashboardName, ...). It needs no file of the
 // leadbridge repository: the Glue script ships inside the Go module.
 //
 // Synthesize with `cdk synth` here, or from the repository root with
@@ -14,6 +16,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
@@ -70,7 +73,13 @@ func main() {
 		AssumedBy: awsiam.NewAccountRootPrincipal(),
 	})
 	leads.InboxBucket.GrantRead(analysts, jsii.String(consumer.CuratedParquetPrefix+"*"))
-	awscdk.NewCfnOutput(sales, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{Value: leads.AlarmTopic.TopicArn()})
+	// An alarm of the app's own goes wherever the pattern's alarms go.
+	leads.Notify(awscloudwatch.NewAlarm(sales, jsii.String("SlowFilterJob"), &awscloudwatch.AlarmProps{
+		AlarmDescription:  jsii.String("A filter job run took more than 30 minutes."),
+		Metric:            leads.FilterJob.MetricElapsedTime(nil),
+		Threshold:         jsii.Number(30 * 60 * 1000),
+		EvaluationPeriods: jsii.Number(1),
+	}))
 
 	app.Synth(nil)
 }

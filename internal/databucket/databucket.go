@@ -129,5 +129,8 @@ func ValidateExisting(key string, bucket awss3.IBucket) error {
 	if _, owned := bucket.(awss3.Bucket); !owned {
 		return fmt.Errorf("%s must be an awss3.Bucket defined in this app, got an imported bucket: its policy cannot take the statements the pipeline needs", key)
 	}
+	if kms := bucket.EncryptionKey(); kms != nil {
+		return fmt.Errorf("%s is encrypted with the KMS key %s, which the pattern grants neither AppFlow nor its roles: use a bucket with BucketEncryption_S3_MANAGED", key, *kms.Node().Path())
+	}
 	return nil
 }
