@@ -228,5 +228,6 @@ func TestReadme_ShowsTheLibraryExampleAsItIs(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
 	// THEN the README's "Use as a library" shows exactly that code
-	assert.Contains(t, string(readme), "```go\n"+string(example)+"```\n", "copy examples/two-accounts/main.go into the README's Use as a library section")
+	assert.True(t, strings.Contains(string(readme), "```go\n"+string(example)+"```\n"),
+		"the README's Use as a library section differs from examples/two-accounts/main.go: copy the file into it")
 }
