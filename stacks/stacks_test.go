@@ -3,6 +3,7 @@ package stacks_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -21,19 +22,37 @@ import (
 // Salesforce org of one sales team would.
 const sameAccountConfig = "../config/testdata/two-consumers-one-account.json"
 
-// exampleApp synthesizes the example config (two consumers) with cdk-nag.
+// exampleApp is the example config (two consumers) with cdk-nag.
 func exampleApp(t *testing.T) *stacks.App {
 	return appOf(t, "")
 }
 
-// appOf synthesizes the config at path ("" for the example) with cdk-nag.
+// appOf is the app of the config at path ("" for the example) with cdk-nag,
+// one per test binary (see buildOnce).
 func appOf(t *testing.T, path string) *stacks.App {
-	d, err := config.Load(path)
-	require.NoError(t, err)
-	app := awscdk.NewApp(nil)
-	out := stacks.NewApp(app, d)
-	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
-	return out
+	return buildOnce("config "+path, func() *stacks.App {
+		d, err := config.Load(path)
+		require.NoError(t, err)
+		app := awscdk.NewApp(nil)
+		out := stacks.NewApp(app, d)
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
+		return out
+	})
+}
+
+// built holds the apps the tests read, by key. Building the whole app and
+// synthesizing it with cdk-nag takes seconds, so each app is built once per
+// test binary and synthesized once (CDK keeps an app's assembly); no test
+// changes an app it reads, and CDK refuses a construct added after synthesis.
+var built sync.Map
+
+// buildOnce returns what build returned for key, building it on first use.
+func buildOnce[T any](key string, build func() T) T {
+	if v, ok := built.Load(key); ok {
+		return v.(T)
+	}
+	v, _ := built.LoadOrStore(key, build())
+	return v.(T)
 }
 
 func TestApp_ProducerTargetsAreTheConsumersResources(t *testing.T) {
