@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
 import json
+import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 from harness import REPO_ROOT, Stack, physical_name, resolve
@@ -142,6 +145,16 @@ class CallRecorder:
                     json.dumps(params, sort_keys=True, default=str), source_account, source_arn)
         with self._lock:
             self.calls[call] = None
+
+    def export(self) -> dict:
+        """The calls recorded, as JSON values: what a pytest-xdist worker hands to the controller."""
+        return {"calls": [astuple(c) for c in self.calls], "unattributed": list(self.unattributed)}
+
+    def merge(self, recorded: dict) -> None:
+        """Adds the calls another process recorded (a pytest-xdist worker's `export`)."""
+        with self._lock:
+            self.calls.update(dict.fromkeys(Call(*c) for c in recorded["calls"]))
+            self.unattributed += recorded["unattributed"]
 
     def record_from_machine(self, machine_arn: str | None, service: str, operation: str, params: dict) -> None:
         if machine_arn in self.roles and self.roles[machine_arn] is None:
@@ -275,6 +288,11 @@ def _statements(document: dict) -> list[dict]:
     return st if isinstance(st, list) else [st]
 
 
+# A batch of at least twice this many requests is shared among Node processes side by side, one per core:
+# the check runs at the end of the session, when the scenarios have left the cores free.
+MIN_SHARE = 1000
+
+
 def evaluate(requests: list[Request], documents: dict[str, dict]) -> list[dict]:
     """[{"result": "Allowed" | ..., "error": ...}] per request, from iam-simulate."""
     if not requests:
@@ -290,14 +308,22 @@ def evaluate(requests: list[Request], documents: dict[str, dict]) -> list[dict]:
         batch.append({"principal": r.call.principal, "action": r.need.action, "resource": r.need.resource,
                       "resourceAccount": r.need.resource_account, "context": _context(r),
                       "identityPolicies": list(r.identity), "resourcePolicy": rp})
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
-        json.dump({"policies": {**documents, **merged}, "requests": batch}, f)
-        f.flush()
-        out = subprocess.run([node, str(EVALUATOR), f.name], capture_output=True, text=True, cwd=REPO_ROOT,
-                             check=False, timeout=600)
-    if out.returncode != 0:
-        raise RuntimeError(f"iam_simulate.mjs failed: {out.stderr[-2000:]}")
-    return json.loads(out.stdout)
+    shares = max(1, min(os.cpu_count() or 1, len(batch) // MIN_SHARE))
+    size = -(-len(batch) // shares)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        evaluators = []
+        for i in range(shares):
+            path = Path(tmp) / f"requests-{i}.json"
+            path.write_text(json.dumps({"policies": {**documents, **merged}, "requests": batch[i * size:(i + 1) * size]}))
+            evaluators.append(subprocess.Popen([node, str(EVALUATOR), str(path)], stdout=subprocess.PIPE,
+                                               stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT))
+        for evaluator in evaluators:
+            out, err = evaluator.communicate(timeout=600)
+            if evaluator.returncode != 0:
+                raise RuntimeError(f"iam_simulate.mjs failed: {err[-2000:]}")
+            results += json.loads(out)
+    return results
 
 
 @dataclass
@@ -308,6 +334,7 @@ class Report:
     unattributed: list[str]
     ablated: bool = False
     seconds: float = 0.0
+    ablation_requests: int = 0
     needed: list[str] = field(default_factory=list)
     unused_explained: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
@@ -328,7 +355,8 @@ class Report:
         if self.ablated:
             out.append(f"IAM statements: {len(self.needed)} allowed actions needed by some call, "
                        f"{len(self.unused_explained)} unused with a reason, {len(self.unused)} unused without one; "
-                       f"{len(self.guards)} Deny statements deny the call they guard against (without TLS, or outside what they keep allowed)")
+                       f"{len(self.guards)} Deny statements deny the call they guard against (without TLS, or outside what they keep allowed); "
+                       f"{self.ablation_requests} requests evaluated again without an action or a Deny")
             out += [f"    unused: {u} (remove it, or say why in iam_check.UNUSED_BY_DESIGN)" for u in self.unused]
             out += [f"    note: Deny not proven by any probe: {g}" for g in self.unproven_guards]
         elif partial:
@@ -419,6 +447,24 @@ def _outside_negated_conditions(statement: dict, users: list[Request]) -> list[R
     return out
 
 
+def _may_name(statement: dict, resource: str) -> bool:
+    """False only when no Resource of the statement can match the ARN. Matched more loosely than IAM
+    does (`*` across `:`, any case, a policy variable as `*`), so that a statement that may apply to
+    the request is never left out; a NotResource, or a request for `*`, may match anything."""
+    value = statement.get("Resource")
+    if "NotResource" in statement or value is None or "*" in resource or "?" in resource:
+        return True
+    return any(not isinstance(p, str) or _arn_pattern(p).fullmatch(resource)
+               for p in (value if isinstance(value, list) else [value]))
+
+
+@functools.lru_cache(maxsize=None)
+def _arn_pattern(pattern: str) -> re.Pattern:
+    pattern = re.sub(r"\$\{[^}]*\}", "*", pattern)
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern),
+                      re.IGNORECASE | re.DOTALL)
+
+
 def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
     """Take each allowed action out of each policy in turn; see which requests (one per group of
     requests no policy tells apart) it was needed for."""
@@ -441,8 +487,10 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
                 continue
             for action in actions:
                 label = f"{pid} statement {si} {action}"
-                # Taking an Allow of `action` away can only deny requests for the actions it matches.
-                affected = [r for r in users if fnmatch.fnmatchcase(r.need.action.lower(), action.lower())]
+                # Taking an Allow of `action` away can only deny requests for the actions it matches, on
+                # resources the statement may name: every other request keeps its Allow unevaluated.
+                affected = [r for r in users if fnmatch.fnmatchcase(r.need.action.lower(), action.lower())
+                            and _may_name(st, r.need.resource)]
                 if not affected:
                     if _explained(pid, action, st):
                         report.unused_explained.append(label)
@@ -472,6 +520,7 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
         batch += insecure
         owners += [("probe", label)] * len(insecure)
     results = evaluate(batch, docs)
+    report.ablation_requests = len(batch)
     denied_by_label: dict = {}
     for owner, res in zip(owners, results):
         denied_by_label.setdefault(owner, []).append(res["result"] != "Allowed")
