@@ -33,7 +33,18 @@ WORKFLOWS   := .github/workflows/test.yml docs/ci/cdk-synth-diff.yml
 # jsii starts Node for every Go test binary: use the project's Node 22.
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: synth test test-go lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows cost docs
+# make test times each phase: `time: <phase> <seconds> s` as it ends, and the table of them before
+# pytest runs; go test's `ok` lines give the seconds per package, pytest's summary those per test file
+# and of its session-end checks, and pytest's counts end the output.
+TIMES := .test-times
+# $(call timed,PHASE,COMMAND): runs COMMAND, then prints its wall time and adds it to $(TIMES).
+timed = start=$$(date +%s%N); $(2); ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
+	printf 'time: %-16s %4d.%d s\n' '$(1)' $$((ms / 1000)) $$((ms % 1000 / 100)) | tee -a $(TIMES)
+# pytest on every core: pytest-xdist workers, each with its own emulated AWS; the Spark tests share one
+# worker (one JVM). test/pytest_file_times.py prints the seconds per test file.
+PYTEST := PYTHONPATH=$(CURDIR)/test $(VENV)/bin/pytest -q -n auto --dist loadgroup -p pytest_file_times
+
+.PHONY: synth test test-quick test-go lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows cost docs
 
 # require names the variables a target needs, e.g. $(call require,STACK PROFILE).
 require = $(foreach v,$(1),$(if $($(v)),,$(error $(v) is required, e.g. make $@ $(v)=...)))
@@ -72,13 +83,28 @@ recover: $(VENV)/.installed
 	$(call require,EXECUTION PROFILE)
 	AWS_PROFILE=$(PROFILE) $(PY) tools/recover.py $(if $(DRY_RUN),--dry-run,) $(EXECUTION)
 
-## test: Go tests, cfn-lint on the synthesized templates, the library example, the workflows, the Glue job on Spark, the state machines on moto
-test: synth $(VENV)/.installed
+## test: Go tests, cfn-lint on the synthesized templates, the library example, the workflows, the Glue job on Spark, the state machines on moto; each phase timed
+test:
+	@rm -f $(TIMES)
+	@$(MAKE) --no-print-directory timed-deps timed-synth timed-test-go
+	@# three phases of mostly one process each, side by side; -Otarget prints each one's output whole
+	@$(MAKE) --no-print-directory -j2 -Otarget timed-lint timed-example timed-lint-workflows
+	@echo "seconds per phase (go test: per package on its ok lines; pytest: per test file in its summary):"
+	@cat $(TIMES)
+	@$(MAKE) --no-print-directory test-python
+
+timed-%:
+	@$(call timed,$*,$(MAKE) --no-print-directory $*)
+
+## test-quick: after a change to the Go constructs: Go tests, synth, cfn-lint, and the state machine scenarios that the changed definitions affect (the README says when make test is still needed)
+test-quick: deps
+	$(MAKE) synth
 	go test ./...
 	$(MAKE) lint
-	$(MAKE) example
-	$(MAKE) lint-workflows
-	$(MAKE) test-python
+	$(PYTEST) --changed-definitions test/statemachines
+
+test-go:
+	go test ./...
 
 lint: $(VENV)/.installed $(ONE_ACCOUNT_OUT)/.synthesized
 	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json $(ONE_ACCOUNT_OUT)/*.template.json
@@ -102,7 +128,7 @@ lint-workflows:
 
 test-python: $(VENV)/.installed
 	@java -version 2>&1 | grep -q 'version "17' || { echo "Java 17 is needed for the Spark tests (Glue 5.0 runs Java 17)"; exit 1; }
-	$(VENV)/bin/pytest -q glue-scripts/tests test/statemachines test/docs
+	$(PYTEST) glue-scripts/tests test/statemachines test/docs
 
 ## bench: Go benchmarks, the Glue transform on 1,000,000 synthetic leads, the job on the cost section's volume, transitions at 10,000 objects
 bench: synth $(VENV)/.installed node_modules/.installed
@@ -148,4 +174,4 @@ $(VENV)/.installed: requirements-test.txt
 deps: node_modules/.installed go.sum $(VENV)/.installed
 
 clean:
-	rm -rf cdk.out $(ONE_ACCOUNT_OUT) $(EXAMPLE_OUT) node_modules $(VENV) .tools
+	rm -rf cdk.out $(ONE_ACCOUNT_OUT) $(EXAMPLE_OUT) node_modules $(VENV) .tools $(TIMES)

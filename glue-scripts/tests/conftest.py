@@ -32,6 +32,14 @@ def spark():
     session.stop()
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`--dist loadgroup`) every test that uses Spark runs in the same worker: one
+    JVM and one SparkSession for all of them, not one per worker."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 @pytest.fixture
 def leads(spark):
     """Build a leads DataFrame from lead() tuples (or any rows with a DDL schema)."""

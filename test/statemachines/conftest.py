@@ -13,7 +13,9 @@ also takes each allowed action out in turn and fails on one that no call needs a
 """
 from __future__ import annotations
 
+import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from moto.glue import models as glue_models
 import moto_patches  # noqa: E402
 from harness import COVERAGE, SynthMissing, World, load_app  # noqa: E402
 from fakes import FakeAppFlow, GlueJobDouble  # noqa: E402
+import affected  # noqa: E402
 import api_model_check  # noqa: E402
 import iam_check  # noqa: E402
 from leadbridge import CONSUMER_STACKS, Consumer, Producer  # noqa: E402
@@ -62,6 +65,37 @@ def pytest_deselected(items):
         _STATE["partial"] = True
 
 
+def pytest_addoption(parser):
+    parser.addoption("--changed-definitions", action="store_true",
+                     help="run only the state machine scenarios that a definition changed since the last whole "
+                          "passing run affects (test/statemachines/affected.py; make test-quick)")
+
+
+def _definitions() -> dict[str, str]:
+    return affected.definition_hashes(m for s in _stacks().values() for m in s.state_machines())
+
+
+def _recorded(config) -> dict | None:
+    return config.cache.get(affected.CACHE_KEY, None) if getattr(config, "cache", None) else None
+
+
+def pytest_report_header(config):
+    if config.getoption("changed_definitions") and _stacks() is not None:
+        return [f"--changed-definitions: {affected.select(_recorded(config), _definitions(), [])[1]}"]
+    return []
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("changed_definitions") or _stacks() is None:
+        return
+    ours = [i for i in items if _ours(i)]
+    keep = set(affected.select(_recorded(config), _definitions(), [i.nodeid for i in ours])[0])
+    dropped = [i for i in ours if i.nodeid not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i.nodeid in keep or not _ours(i)]
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session):
     ours = {Path(str(i.fspath)).name for i in session.items if _ours(i)}
@@ -69,6 +103,17 @@ def pytest_collection_finish(session):
     if ours != on_disk or any("::" in a for a in session.config.args):
         _STATE["partial"] = True
     _STATE["ran_any"] = bool(ours)
+    _STATE["tests"] = [i.nodeid for i in session.items if _ours(i)]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Which machines each test enters, for the record of affected.py."""
+    COVERAGE.current_test = item.nodeid if _ours(item) else None
+    try:
+        return (yield)
+    finally:
+        COVERAGE.current_test = None
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +158,35 @@ def pipeline(aws):
     return producer, consumers, observers
 
 
+# With pytest-xdist each worker process runs some scenarios on an emulation of its own; the gates need
+# every worker's states and calls, so a worker hands them over and the controller judges them all.
+WORKER_OUTPUT = "leadbridge_statemachines"
+
+
+def _worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """On the pytest-xdist controller: a worker finished; take over what its scenarios saw."""
+    data = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+    if not data:
+        return
+    data = json.loads(data)
+    _STATE["ran_any"] = _STATE.get("ran_any", False) or data["ran_any"]
+    _STATE["partial"] = _STATE["partial"] or data["partial"]
+    _STATE["tests"] = list(dict.fromkeys(_STATE.get("tests", []) + data["tests"]))
+    COVERAGE.merge(data["coverage"])
+    iam_check.RECORDER.merge(data["recorded"])
+
+
 def pytest_sessionfinish(session, exitstatus):
+    if _worker(session.config):
+        session.config.workeroutput[WORKER_OUTPUT] = json.dumps({
+            "ran_any": _STATE.get("ran_any", False), "partial": _STATE["partial"], "tests": _STATE.get("tests", []),
+            "coverage": COVERAGE.export(), "recorded": iam_check.RECORDER.export()})
+        return
     if not _STATE.get("ran_any"):
         return
     rows = COVERAGE.report()
@@ -124,9 +197,14 @@ def pytest_sessionfinish(session, exitstatus):
     iam = iam_check.check(iam_check.RECORDER.calls, iam_check.load_policies(_stacks()),
                           ablate=not _STATE["partial"])
     _STATE["iam"] = iam
+    started = time.monotonic()
     _STATE["api"] = api_model_check.check_machines(m for s in _stacks().values() for m in s.state_machines())
+    _STATE["api_seconds"] = time.monotonic() - started
     if (iam.failed() or _STATE["api"][1]) and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if not _STATE["partial"] and session.exitstatus == 0 and getattr(session.config, "cache", None):
+        session.config.cache.set(affected.CACHE_KEY,
+                                 affected.record(_definitions(), COVERAGE.by_test, _STATE.get("tests", [])))
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -140,7 +218,7 @@ def pytest_terminal_summary(terminalreporter):
         tr.write_line(line, red=line.startswith(("    denied", "    unused", "FAILED")))
     total, mismatches = _STATE["api"]
     tr.section("API model check (botocore service models)")
-    tr.write_line(f"API model check: {total} tasks, {len(mismatches)} mismatch")
+    tr.write_line(f"API model check: {total} tasks, {len(mismatches)} mismatch (checked in {_STATE['api_seconds']:.1f} s)")
     for m in mismatches:
         tr.write_line(f"    mismatch: {m}", red=True)
     tr.section("Step Functions state coverage")

@@ -276,6 +276,8 @@ class Coverage:
     def __init__(self):
         self.states: dict[str, dict[str, str]] = {}   # label -> {state: path}
         self.entered: dict[str, set[str]] = {}
+        self.current_test: str | None = None          # the pytest node id running now
+        self.by_test: dict[str, set[str]] = {}       # node id -> labels of the machines it entered
         self._by_arn: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -298,6 +300,22 @@ class Coverage:
         if label is not None:
             with self._lock:
                 self.entered[label].add(state_name)
+                if self.current_test:
+                    self.by_test.setdefault(self.current_test, set()).add(label)
+
+    def export(self) -> dict:
+        """The states entered by machine and the machines entered by test, as JSON values: what a
+        pytest-xdist worker hands to the controller."""
+        return {"entered": {label: sorted(names) for label, names in self.entered.items()},
+                "by_test": {test: sorted(labels) for test, labels in self.by_test.items()}}
+
+    def merge(self, exported: dict) -> None:
+        """Adds what another process's scenarios entered (a pytest-xdist worker's `export`)."""
+        with self._lock:
+            for label, names in exported["entered"].items():
+                self.entered.setdefault(label, set()).update(names)
+            for test, labels in exported["by_test"].items():
+                self.by_test.setdefault(test, set()).update(labels)
 
     def report(self) -> list[tuple[str, int, int, list[str]]]:
         rows = []
