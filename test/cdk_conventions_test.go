@@ -85,6 +85,9 @@ func TestCdkFlags_PatternsPinWhatTheCliWritesForThePinnedLibrary(t *testing.T) {
 }
 
 func TestApp_SynthesizesWhenStartedFromAnotherDirectory(t *testing.T) {
+	// A build and a synthesis in processes of their own: side by side with
+	// the pictures' synthesis in this one (the package's longest tests).
+	t.Parallel()
 	// GIVEN the app built as a binary, started in an empty directory
 	bin := filepath.Join(t.TempDir(), "leadbridge")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/leadbridge")

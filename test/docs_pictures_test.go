@@ -22,6 +22,7 @@ import (
 // paths in the metadata), so that a change to a state machine or a resource
 // fails this test until `make docs` draws it, even before `make synth` ran.
 func TestDocs_PicturesMatchTheApp(t *testing.T) {
+	t.Parallel() // beside TestApp_SynthesizesWhenStartedFromAnotherDirectory
 	// GIVEN the example app synthesized into a fresh assembly
 	d, err := config.Load("")
 	require.NoError(t, err)
