@@ -39,12 +39,12 @@ export PATH := $(NODE_BIN):$(PATH)
 TIMES := .test-times
 # $(call timed,PHASE,COMMAND): runs COMMAND, then prints its wall time and adds it to $(TIMES).
 timed = start=$$(date +%s%N); $(2); ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
-	printf 'time: %-16s %4d.%d s\n' '$(1)' $$((ms / 1000)) $$((ms % 1000 / 100)) | tee -a $(TIMES)
+	printf 'time: %-20s %4d.%d s\n' '$(1)' $$((ms / 1000)) $$((ms % 1000 / 100)) | tee -a $(TIMES)
 # pytest on every core: pytest-xdist workers, each with its own emulated AWS; the Spark tests share one
 # worker (one JVM). test/pytest_file_times.py prints the seconds per test file.
 PYTEST := PYTHONPATH=$(CURDIR)/test $(VENV)/bin/pytest -q -n auto --dist loadgroup -p pytest_file_times
 
-.PHONY: synth test test-quick test-go lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows cost docs
+.PHONY: synth test test-quick test-go affected-scenarios lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows cost docs
 
 # require names the variables a target needs, e.g. $(call require,STACK PROFILE).
 require = $(foreach v,$(1),$(if $($(v)),,$(error $(v) is required, e.g. make $@ $(v)=...)))
@@ -96,17 +96,20 @@ test:
 timed-%:
 	@$(call timed,$*,$(MAKE) --no-print-directory $*)
 
-## test-quick: after a change to the Go constructs: Go tests, synth, cfn-lint, and the state machine scenarios that the changed definitions affect (the README says when make test is still needed)
+## test-quick: after a change to the Go constructs: Go tests, beside synth, cfn-lint and the state machine scenarios that the changed definitions affect (the README says when make test is still needed)
 test-quick: deps
-	$(MAKE) synth
-	go test ./...
-	$(MAKE) lint
+	@rm -f $(TIMES)
+	@$(MAKE) --no-print-directory -j2 -Otarget timed-test-go timed-affected-scenarios
+	@cat $(TIMES)
+
+# the scenarios that entered a machine whose definition changed since the last whole passing run
+affected-scenarios: lint
 	$(PYTEST) --changed-definitions test/statemachines
 
 test-go:
 	go test ./...
 
-lint: $(VENV)/.installed $(ONE_ACCOUNT_OUT)/.synthesized
+lint: $(VENV)/.installed $(SYNTH_STAMP) $(ONE_ACCOUNT_OUT)/.synthesized
 	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json $(ONE_ACCOUNT_OUT)/*.template.json
 
 $(ONE_ACCOUNT_OUT)/.synthesized: node_modules/.installed go.sum $(SYNTH_INPUTS) $(ONE_ACCOUNT_CONFIG)
