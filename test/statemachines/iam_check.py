@@ -252,12 +252,20 @@ class Request:
         return f"{self.need.action} on {self.need.resource} by {self.call.principal}" + ("" if self.secure else " (no TLS)")
 
 
-def requests_for(calls, pol: Policies) -> list[Request]:
+def requests_for(calls, pol: Policies, unjudged: list[str]) -> list[Request]:
+    """The IAM requests of the calls. A call that lacks a parameter its authorization names (a failed
+    scenario's state may send a HeadObject without Key) is listed in `unjudged` instead: the check
+    reports it and fails, rather than stopping before the rest is judged."""
     out = []
     for call in calls:
         owner = lambda bucket: pol.bucket_accounts.get(bucket, call.caller_account)  # noqa: E731
-        for need in needs(call.service, call.operation, json.loads(call.params), call.caller_account,
-                          call.region, owner):
+        try:
+            call_needs = needs(call.service, call.operation, json.loads(call.params), call.caller_account,
+                               call.region, owner)
+        except KeyError as missing:
+            unjudged.append(f"{call.describe()}: no parameter {missing}")
+            continue
+        for need in call_needs:
             out.append(Request(call, need, tuple(pol.identity.get(call.principal, [])),
                                tuple(pol.resource_policy_ids(need.resource))))
     return list(dict.fromkeys(out))
@@ -332,6 +340,7 @@ class Report:
     requests: list[Request]
     denied: list[tuple[Request, str]]
     unattributed: list[str]
+    unjudged: list[str] = field(default_factory=list)   # calls without a parameter their authorization names
     ablated: bool = False
     seconds: float = 0.0
     ablation_requests: int = 0
@@ -342,7 +351,7 @@ class Report:
     unproven_guards: list[str] = field(default_factory=list)
 
     def failed(self) -> bool:
-        return bool(self.denied or self.unattributed or self.unused)
+        return bool(self.denied or self.unattributed or self.unjudged or self.unused)
 
     def lines(self, partial: bool = False) -> list[str]:
         out = [f"IAM check: {self.calls} calls, {len(self.denied)} denied "
@@ -352,6 +361,7 @@ class Report:
             denied[f"{r.describe()}: {why[:300]}"] = denied.get(f"{r.describe()}: {why[:300]}", 0) + 1
         out += [f"    denied: {text}" + (f" (x{n})" if n > 1 else "") for text, n in denied.items()]
         out += [f"    denied: unattributed call {c} (no state machine known on its thread)" for c in self.unattributed]
+        out += [f"    not judged: {c}" for c in self.unjudged]
         if self.ablated:
             out.append(f"IAM statements: {len(self.needed)} allowed actions needed by some call, "
                        f"{len(self.unused_explained)} unused with a reason, {len(self.unused)} unused without one; "
@@ -369,13 +379,15 @@ class Report:
 def check(calls, pol: Policies, ablate: bool = True, unattributed: list | None = None) -> Report:
     started = time.monotonic()
     calls = list(calls)
-    requests = requests_for(calls, pol)
+    unjudged: list[str] = []
+    requests = requests_for(calls, pol, unjudged)
     groups = _groups(requests, pol)
     results = evaluate([g[0] for g in groups], pol.documents)
     denied = [(r, res["error"] or res["result"]) for g, res in zip(groups, results) if res["result"] != "Allowed"
               for r in g]
-    report = Report(len(calls), requests, denied, list(RECORDER.unattributed if unattributed is None else unattributed))
-    if ablate and not denied:
+    report = Report(len(calls), requests, denied, list(RECORDER.unattributed if unattributed is None else unattributed),
+                    unjudged)
+    if ablate and not denied and not unjudged:
         report.ablated = True
         _ablate(report, [g[0] for g in groups], pol)
     report.seconds = time.monotonic() - started

@@ -130,3 +130,16 @@ def test_with_only_the_https_deny_in_the_topic_policy_every_alarm_is_denied(stac
             doc["Statement"] = [st for st in doc["Statement"] if st.get("Sid") == "AllowPublishThroughSSLOnly"]
     calls = alarms_publishing(stacks["leadbridge-producer"])
     assert len(denied(calls, policies)) == len(calls)
+
+
+def test_a_call_without_a_parameter_its_authorization_names_fails_the_check_without_stopping_it(stacks, policies):
+    """A failed scenario can record a call its state built wrong (a HeadObject without Key): the check
+    names it and fails, and still judges every other call."""
+    headless = Call(HANDOFF_ROLE, PRODUCER, "eu-west-1", "s3", "HeadObject", json.dumps({"Bucket": INBOX}))
+    other = f"arn:aws:iam::{PRODUCER}:role/someone-else"
+    report = check([headless, copy_to_inbox(stacks, other)], policies, ablate=False, unattributed=[])
+    assert report.failed()
+    assert report.unjudged == [f"{headless.describe()}: no parameter 'Key'"]
+    assert [r.describe() for r, _ in report.denied] == [
+        f"s3:GetObject on arn:aws:s3:::{_landing(stacks)}/landing/{MARKETO_FLOW}/run-1/part-0.parquet by {other}",
+        f"s3:PutObject on arn:aws:s3:::{INBOX}/inbox/run-1/part-0.parquet by {other}"]

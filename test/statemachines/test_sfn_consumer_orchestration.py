@@ -302,8 +302,14 @@ def test_rerun_after_a_failed_load_starts_a_new_load(aws, consumer):
 
 # --- the run lock ------------------------------------------------------------------------------------
 
+# How long a scenario may take on a loaded machine: B's bounded lock wait is some 360 polls of the
+# emulator, which took more than a minute of wall time at a load average of 16.
+SLOW_SCENARIO_SECONDS = 600
+
+
 class ParkedRun:
-    """Execution A holds the lock, parked inside its Glue job run until released."""
+    """Execution A holds the lock, parked inside its Glue job run until released. It stays parked for
+    as long as any scenario may take (a release that never comes fails the test, not a clock)."""
 
     def __init__(self, aws, c: Consumer, run_id: str):
         self.aws, self.c = aws, c
@@ -313,7 +319,7 @@ class ParkedRun:
         def on_run(job_name, args, world):
             if args["--run_id"] == run_id:
                 self.in_job.set()
-                assert self.release.wait(60), "parked run never released"
+                assert self.release.wait(SLOW_SCENARIO_SECONDS + 60), "parked run never released"
             return real_job(job_name, args, world)
         aws.glue_jobs.on_run = on_run
         self.arn = c.start(hand_off(c, run_id))
@@ -346,7 +352,7 @@ def test_lock_wait_is_bounded_and_does_not_steal_or_drop_the_owners_lock(aws, co
     c = consumer
     a = ParkedRun(aws, c, "run-a")
 
-    b = c.run(hand_off(c, "run-b", ["b.parquet"]))
+    b = c.run(hand_off(c, "run-b", ["b.parquet"]), timeout=SLOW_SCENARIO_SECONDS)
 
     assert b.status == "FAILED", b
     assert "LockWaitTimedOut" in b.entered
