@@ -86,7 +86,9 @@ recover: $(VENV)/.installed
 ## test: Go tests, cfn-lint on the synthesized templates, the library example, the workflows, the Glue job on Spark, the state machines on moto; each phase timed
 test:
 	@rm -f $(TIMES)
-	@$(MAKE) --no-print-directory timed-deps timed-synth timed-test-go
+	@# npm ci, go mod download and the venv's pip install side by side: they share no files
+	@$(MAKE) --no-print-directory -j3 -Otarget timed-deps
+	@$(MAKE) --no-print-directory timed-synth timed-test-go
 	@# three phases of mostly one process each, side by side; -Otarget prints each one's output whole
 	@$(MAKE) --no-print-directory -j2 -Otarget timed-lint timed-example timed-lint-workflows
 	@echo "seconds per phase (go test: per package on its ok lines; pytest: per test file in its summary):"
