@@ -451,10 +451,10 @@ class World:
         """fn(seconds) runs instead of the (skipped) sleep of Wait state `state_name`."""
         self._on_wait.setdefault(state_name, []).append(fn)
 
-    def on_state_entered(self, machine_arn, execution_arn, state_name) -> None:
+    def on_state_entered(self, machine_arn, execution_arn, state_name, express=False) -> None:
         self.coverage.on_state_entered(machine_arn, execution_arn, state_name)
         if execution_arn:
-            self.usage.state_entered(machine_of(execution_arn))
+            self.usage.state_entered(machine_of(execution_arn), express)
         for fn in self._on_enter.get(state_name, []):
             fn(execution_arn)
 
@@ -462,15 +462,15 @@ class World:
         for fn in self._on_wait.get(state_name, []):
             fn(seconds)
 
-    def on_retry(self, machine_arn) -> None:
-        self.usage.retried(machine_arn)
+    def on_retry(self, machine_arn, express=False) -> None:
+        self.usage.retried(machine_arn, express)
 
-    def on_children_started(self, machine_arn, count) -> None:
-        self.usage.children_started(machine_arn, count)
+    def on_children_started(self, machine_arn, count, express=False) -> None:
+        self.usage.children_started(machine_arn, count, express)
 
-    def on_sdk_call(self, machine_arn, service, operation, params) -> None:
+    def on_sdk_call(self, machine_arn, service, operation, params, express=False) -> None:
         """Every AWS call an execution makes: counted, and recorded for the IAM check."""
-        self.usage.called(machine_arn, service, operation)
+        self.usage.called(machine_arn, service, operation, express)
         if self.calls is not None:
             self.calls.record_from_machine(machine_arn, service, operation, params)
 

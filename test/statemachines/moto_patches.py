@@ -1,8 +1,10 @@
 """Closes gaps in moto 5.2.5's Step Functions interpreter (execute_state_machine=True).
 
 Every patch here changes how moto *emulates AWS* (timing, service plumbing, error names, multi-account
-routing, bookkeeping); none of them reads or changes the state machine definition under test, which is
-executed exactly as synthesized. Each patch names the moto 5.2.5 gap it closes. Pinned to moto==5.2.5:
+routing, bookkeeping); none of them changes what the state machine definition under test does, which is
+executed as synthesized. The one that reads it, batched_express_children, hands moto's parser the
+definition without the two Map fields moto's grammar lacks (ItemBatcher, an EXPRESS ExecutionType) and
+emulates them beside it. Each patch names the moto 5.2.5 gap it closes. Pinned to moto==5.2.5:
 `check_moto_version()` fails loudly if another version is installed, because these reach into internals.
 
 Use: `apply_all(monkeypatch, sdk_stubs={"appflow": handler}, on_state_entered=callback)`.
@@ -58,11 +60,12 @@ def instant_retries_and_waits(mp, on_wait=None, on_retry=None) -> None:
     """Gap: Retry back-off, Wait states and the .sync poll interval sleep in real time (a Wait of 60 s
     takes 60 s). Here they return at once; the requested seconds are recorded in SLEEPS. `on_wait(state
     name, seconds)` lets a test decide what happens "meanwhile" (e.g. another execution finishes);
-    `on_retry(state machine ARN)` hears of each retry (the interpreter sleeps once before each)."""
+    `on_retry(state machine ARN, express)` hears of each retry (the interpreter sleeps once before each;
+    express: in an Express child)."""
     def _retry_sleep(seconds):
         SLEEPS["retry"].append(seconds)
         if on_retry is not None:
-            on_retry(getattr(_THREAD, "machine", None))
+            on_retry(getattr(_THREAD, "machine", None), getattr(_THREAD, "express", False))
     mp.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=_retry_sleep))
 
     def _wait_interval(self, env, wait_seconds):
@@ -122,6 +125,177 @@ def paginate_item_reader(mp) -> None:
     mp.setattr(resource_eval_s3.ResourceEvalS3, "_handle_list_objects_v2", staticmethod(_list_objects_v2))
 
 
+# Every batch a Map Run made of its items: (state machine ARN, items, bytes of the child's input as JSON).
+BATCHES: list[tuple[str, int, int]] = []
+
+
+class _Batch(dict):
+    """A child execution's input made by an ItemBatcher: {"Items": [...], "BatchInput": {...}}."""
+
+
+def _map_states(doc: dict, path: tuple = ()):
+    """(path of state names, state) for every Map state of an ASL document, nested ones included."""
+    for name, state in doc.get("States", {}).items():
+        if state.get("Type") == "Map":
+            yield path + (name,), state
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from _map_states(state[key], path + (name,))
+        for branch in state.get("Branches", []):
+            yield from _map_states(branch, path + (name,))
+
+
+def _state_at(program, path: tuple):
+    states = program.states.states
+    for name in path[:-1]:
+        states = states[name].iteration_component._states.states
+    return states[path[-1]]
+
+
+def _mark_express(component) -> None:
+    for state in component._states.states.values():
+        state.leadbridge_express_child = True
+        if hasattr(state, "iteration_component"):
+            _mark_express(state.iteration_component)
+
+
+def _batch_input(template, state_input):
+    """BatchInput is a payload template over the Map state's input; only paths are emulated."""
+    out = {}
+    for key, value in (template or {}).items():
+        if key.endswith(".$"):
+            if not value.startswith("$."):
+                raise NotImplementedError(f"BatchInput {key}: {value}: only $.paths are emulated")
+            from moto.stepfunctions.parser.asl.utils import json_path as json_path_mod
+            out[key[:-2]] = json_path_mod.extract_json(value, state_input)
+        else:
+            out[key] = value
+    return out
+
+
+def _batches(items: list, batcher: dict, batch_input: dict) -> list[_Batch]:
+    """Items in order, cut at MaxItemsPerBatch items or before MaxInputBytesPerBatch bytes of input."""
+    max_items = batcher.get("MaxItemsPerBatch") or len(items) or 1
+    max_bytes = batcher.get("MaxInputBytesPerBatch") or float("inf")
+    out, current = [], []
+
+    def size(batch_items):
+        return len(to_json_str({"Items": batch_items, "BatchInput": batch_input}))
+    for item in items:
+        if current and (len(current) == max_items or size(current + [item]) > max_bytes):
+            out.append(current)
+            current = []
+        current.append(item)
+    if current:
+        out.append(current)
+    return [_Batch(Items=b, BatchInput=batch_input) for b in out]
+
+
+def batched_express_children(mp) -> None:
+    """Gaps: moto 5.2.5's ASL grammar knows neither a Map's `ItemBatcher` nor `ProcessorConfig.ExecutionType`
+    EXPRESS: a definition with either fails to parse ("mismatched input"). Real Step Functions gives each
+    child execution a batch, `{"Items": [...], "BatchInput": {...}}`, of at most MaxItemsPerBatch items and
+    MaxInputBytesPerBatch bytes (Step Functions guide, "ItemBatcher (Map)"), and runs the children as
+    Express workflows, billed per request and duration instead of per transition (Step Functions pricing).
+    Here the parser gets the definition without those two fields; the parsed Map remembers them: its Map
+    Run cuts the listed items into batches (BatchInput: $.paths over the Map state's input), counts
+    items, not children, in DescribeMapRun's ItemCounts (API reference, MapRunItemCounts), and the
+    states of an Express child are marked so that usage.py bills them as Express. As CreateStateMachine
+    does, an Express child with a .sync or .waitForTaskToken task is refused (Express workflows support
+    neither, Step Functions guide, concepts-standard-vs-express). Not emulated: the 5-minute limit of
+    an Express execution (no real time passes here; s3steps bounds a child's work instead), an
+    ItemSelector together with an ItemBatcher (refused)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as dic_mod)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+        distributed_item_processor_worker as worker_mod)
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped
+    from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    orig_parse = asl_parser.AmazonStateLanguageParser.parse
+
+    def parse(definition: str):
+        doc = json.loads(definition)
+        found = []
+        for path, state in _map_states(doc):
+            processor = state.get("ItemProcessor") or {}
+            config = processor.get("ProcessorConfig") or {}
+            batcher = state.pop("ItemBatcher", None)
+            express = config.get("ExecutionType") == "EXPRESS"
+            if batcher is not None and ("ItemSelector" in state or config.get("Mode") != "DISTRIBUTED"):
+                raise NotImplementedError(f"{'/'.join(path)}: an ItemBatcher is emulated only on a Distributed Map "
+                                          "without ItemSelector")
+            if express:
+                config["ExecutionType"] = "STANDARD"
+                text = json.dumps(processor)
+                if ".sync" in text or ".waitForTaskToken" in text:
+                    raise asl_parser.ASLParserException(errors=[f"{'/'.join(path)}: Express child workflows support "
+                                                                "neither .sync nor .waitForTaskToken"])
+            if batcher is not None or express:
+                found.append((path, batcher, express))
+        program, tree = orig_parse(json.dumps(doc))
+        for path, batcher, express in found:
+            component = _state_at(program, path).iteration_component
+            component.leadbridge_batcher = batcher
+            component.leadbridge_express = express
+            if express:
+                _mark_express(component)
+        return program, tree
+    mp.setattr(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(parse))
+
+    orig_map_run = dic_mod.DistributedIterationComponent._map_run
+
+    def _map_run(self, env, eval_input):
+        batcher = getattr(self, "leadbridge_batcher", None)
+        if batcher is not None:
+            items = env.stack.pop()
+            batches = _batches(items, batcher, _batch_input(batcher.get("BatchInput"), env.states.get_input()))
+            machine = getattr(_THREAD, "machine", None)
+            BATCHES.extend((machine, len(b["Items"]), len(to_json_str(b))) for b in batches)
+            env.stack.append(batches)
+        orig_map_run(self, env, eval_input)
+    mp.setattr(dic_mod.DistributedIterationComponent, "_map_run", _map_run)
+
+    def _eval_job(self, env, job):
+        """moto's DistributedItemProcessorWorker._eval_job, counting a batch's items as items."""
+        items = len(job.job_input["Items"]) if isinstance(job.job_input, _Batch) else 1
+        record = self._map_run_record
+        record.item_counter.total.count(items)
+        record.item_counter.running.count(items)
+        record.execution_counter.total.count()
+        record.execution_counter.running.count()
+        job_output = None
+        try:
+            env.states.context_object.context_object_data["Map"] = MapData(
+                Item=ItemData(Index=job.job_index, Value=job.job_input))
+            env.states.reset(job.job_input)
+            env.stack.append(env.states.get_input())
+            self._eval_input(env_frame=env)
+            job.job_program.eval(env)
+            end = env.program_state()
+            if isinstance(end, ProgramError):
+                record.execution_counter.failed.count()
+                record.item_counter.failed.count(items)
+            elif isinstance(end, ProgramStopped):
+                record.execution_counter.aborted.count()
+                record.item_counter.aborted.count(items)
+            else:
+                record.item_counter.succeeded.count(items)
+                record.item_counter.results_written.count(items)
+                record.execution_counter.succeeded.count()
+                record.execution_counter.results_written.count()
+                job_output = env.states.get_input()
+            record.execution_counter.running.offset(-1)
+        except Exception:   # moto's worker counts a timeout apart; nothing here times out
+            record.execution_counter.failed.count()
+            record.item_counter.failed.count(items)
+        finally:
+            record.item_counter.running.offset(-items)
+            job.job_output = job_output
+    mp.setattr(worker_mod.DistributedItemProcessorWorker, "_eval_job", _eval_job)
+
+
 def distributed_map_fails_on_item_failures(mp, on_sdk_call, on_children_started=None) -> None:
     """Gap: a DISTRIBUTED Map run ignores failed items (a child whose Task fails after its retries, or that
     reaches a Fail state, just yields null) and always succeeds. Real Step Functions fails the Map Run,
@@ -130,7 +304,8 @@ def distributed_map_fails_on_item_failures(mp, on_sdk_call, on_children_started=
     "Setting failure thresholds for Distributed Map states"). Here the threshold is
     checked after every item ran; AWS may stop scheduling items earlier (only fewer side effects).
     The Map Run's start of child executions is reported to on_sdk_call (the IAM call), and how many it
-    started to on_children_started(state machine ARN, count) (one item per child: no ItemBatcher)."""
+    started to on_children_started(state machine ARN, children, express) (a child per batch of items
+    with an ItemBatcher, see batched_express_children; express: the children are Express workflows)."""
     from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEvent, FailureEventException)
@@ -151,7 +326,8 @@ def distributed_map_fails_on_item_failures(mp, on_sdk_call, on_children_started=
         orig(self, env, eval_input)
         items = eval_input.map_run_record.item_counter
         if on_children_started is not None:
-            on_children_started(machine, items.total.get())
+            on_children_started(machine, eval_input.map_run_record.execution_counter.total.get(),
+                                getattr(self, "leadbridge_express", False))
         failed, total = items.failed.get() + items.timed_out.get(), max(items.total.get(), 1)
         count, pct = eval_input.tolerated_failure_count or 0, eval_input.tolerated_failure_percentage or 0
         limits = ([failed > count] if count > 0 else []) + ([100.0 * failed / total > pct] if pct > 0 else [])
@@ -211,7 +387,8 @@ def stub_sdk_services(mp, stubs: dict, on_sdk_call) -> None:
             return orig(self, env, resource_runtime_part, normalised_parameters, state_credentials)
         action = self._get_boto_service_action()
         on_sdk_call(getattr(_THREAD, "machine", None), self.resource.api_name,
-                    "".join(w.capitalize() for w in action.split("_")), dict(normalised_parameters))
+                    "".join(w.capitalize() for w in action.split("_")), dict(normalised_parameters),
+                    getattr(_THREAD, "express", False))
         env.stack.append(handler(action, normalised_parameters))
     mp.setattr(aws_sdk_mod.StateTaskServiceAwsSdk, "_eval_service_task", _eval)
 
@@ -359,14 +536,15 @@ def route_sdk_calls_by_account(mp, on_sdk_call) -> None:
     (2) The interpreter builds a new boto3 client for every Task (~20 ms of CPU each), which makes a
     Distributed Map over thousands of objects take minutes; clients are cached per service and region
     (botocore clients are thread-safe); they send CopySource verbatim (_copy_source_verbatim). (3) moto enforces no IAM: every call the interpreter makes is
-    reported as on_sdk_call(state machine ARN, service, operation, params) for the IAM check."""
+    reported as on_sdk_call(state machine ARN, service, operation, params, express) for the IAM check."""
     real_boto3 = boto_client_mod.boto3
     cache: dict[tuple, object] = {}
     lock = threading.Lock()
     picked = threading.local()
 
     def pick(params, model, **_):
-        on_sdk_call(getattr(_THREAD, "machine", None), model.service_model.service_name, model.name, params)
+        on_sdk_call(getattr(_THREAD, "machine", None), model.service_model.service_name, model.name, params,
+                    getattr(_THREAD, "express", False))
         account = getattr(_THREAD, "account", None)
         if model.name == "PutEvents":
             bus = (params.get("Entries") or [{}])[0].get("EventBusName") or ""
@@ -391,6 +569,9 @@ def route_sdk_calls_by_account(mp, on_sdk_call) -> None:
     mp.setattr(boto_client_mod, "boto3", types.SimpleNamespace(client=client))
 
     # Task states run their service call on a fresh thread (for TimeoutSeconds): hand the account over.
+    # A state without TimeoutSeconds has nothing to time out: it runs on its own thread (speed: a run of
+    # thousands of objects started a thread per state, and kept every one in moto's TMP_THREADS).
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
     from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_mod
 
     class AccountInheritingThread(threading.Thread):
@@ -398,11 +579,30 @@ def route_sdk_calls_by_account(mp, on_sdk_call) -> None:
             super().__init__(*args, **kwargs)
             self._moto_account = getattr(_THREAD, "account", None)
             self._moto_machine = getattr(_THREAD, "machine", None)
+            self._moto_express = getattr(_THREAD, "express", False)
 
         def run(self):
-            _THREAD.account, _THREAD.machine = self._moto_account, self._moto_machine
+            _THREAD.account, _THREAD.machine, _THREAD.express = self._moto_account, self._moto_machine, self._moto_express
             super().run()
+
+        def start(self):
+            if getattr(_THREAD, "no_timeout", False):
+                self.run()
+            else:
+                super().start()
     mp.setattr(execute_state_mod, "Thread", AccountInheritingThread)
+    mp.setattr(execute_state_mod, "TMP_THREADS", types.SimpleNamespace(append=lambda thread: None))
+
+    orig_with_timeout = execute_state_mod.ExecutionState._evaluate_with_timeout
+
+    def _evaluate_with_timeout(self, env):
+        before = getattr(_THREAD, "no_timeout", False)
+        _THREAD.no_timeout = isinstance(self.timeout, TimeoutSeconds) and self.timeout.is_default_value()
+        try:
+            return orig_with_timeout(self, env)
+        finally:
+            _THREAD.no_timeout = before
+    mp.setattr(execute_state_mod.ExecutionState, "_evaluate_with_timeout", _evaluate_with_timeout)
 
 
 def machine_of(execution_arn: str) -> str:
@@ -415,19 +615,22 @@ def machine_of(execution_arn: str) -> str:
 def record_entered_states(mp, on_state_entered) -> None:
     """Gap: GetExecutionHistory has no StateEntered events for states run by a DISTRIBUTED Map (only
     MapRunStarted/Succeeded), so history cannot prove coverage. This hook reports every state evaluation
-    as on_state_entered(state_machine_arn, execution_arn, state_name) before the state runs (tests use it
-    for coverage and to act at a precise moment); it also tells route_sdk_calls_by_account which account
-    and state machine the thread's calls come from."""
+    as on_state_entered(state_machine_arn, execution_arn, state_name, express) before the state runs (tests
+    use it for coverage and to act at a precise moment; express: the state runs in an Express child, see
+    batched_express_children); it also tells route_sdk_calls_by_account which account and state machine
+    the thread's calls come from, and whether they come from an Express child."""
     orig = state_mod.CommonStateField._eval_body
 
     def _eval_body(self, env):
+        express = getattr(self, "leadbridge_express_child", False)
         try:
             ctx = env.states.context_object.context_object_data
             execution_arn, machine_arn = ctx["Execution"]["Id"], ctx["StateMachine"]["Id"]
             _THREAD.account, _THREAD.machine = execution_arn.split(":")[4], machine_of(execution_arn)
         except Exception:
             execution_arn = machine_arn = None
-        on_state_entered(machine_arn, execution_arn, self.name)
+        _THREAD.express = express
+        on_state_entered(machine_arn, execution_arn, self.name, express)
         return orig(self, env)
     mp.setattr(state_mod.CommonStateField, "_eval_body", _eval_body)
 
@@ -436,20 +639,49 @@ def jsonata_in_python(mp) -> None:
     """Gap: moto 5.2.5 parses JSONata states (QueryLanguage "JSONata") but leaves the evaluator unset (its
     source evaluates through a JVM bridge that moto does not ship), so any JSONata expression fails with
     "'NoneType' object is not callable". Replacement: jsonata-python, a port of the same jsonata-java
-    implementation; moto composes the expression with its variable bindings, this only evaluates it."""
+    implementation. Speed: moto writes $states and every variable into the expression's text as JSON
+    literals, so each evaluation parsed the state's whole input again (most of the emulation's time on a
+    run of thousands of objects); here a JSONata state's own expression (with the Step Functions functions
+    it uses) is parsed once, and $states and the variables are passed as bindings, as JSON values."""
     import jsonata
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression as string_mod
+    from moto.stepfunctions.parser.asl.component.intrinsic.jsonata import get_intrinsic_functions_declarations
     from moto.stepfunctions.parser.asl.jsonata import jsonata as jsonata_mod
+    from moto.stepfunctions.parser.asl.jsonata.validations import validate_jsonata_expression_output
+
     mp.setattr(jsonata_mod, "_eval_jsonata", lambda expression: jsonata.Jsonata(expression).evaluate(None))
+    parsed: dict[str, object] = {}
+
+    def compiled(text: str):
+        expression = parsed.get(text)
+        if expression is None:
+            expression = parsed[text] = jsonata.Jsonata(text)
+        return expression
+
+    def _eval_body(self, env):
+        references = jsonata_mod.extract_jsonata_variable_references(self.expression)  # refuses $ and $$
+        text = "(" + get_intrinsic_functions_declarations(references) + self.expression + ")"
+        store = env.variable_store
+        bindings = _jsonable({**store._outer_scope, **store._inner_scope, "states": env.states._states_data})
+        result = compiled(text).evaluate(None, bindings)
+        if result is None and compiled(f"$exists({text})").evaluate(None, bindings):
+            result = None   # null, not undefined
+        elif result is None:
+            validate_jsonata_expression_output(env, self.expression, text, None)   # raises: undefined
+        env.stack.append(result)
+    mp.setattr(string_mod.StringJSONata, "_eval_body", _eval_body)
 
 
 def apply_all(mp, *, sdk_stubs: dict | None = None, on_state_entered=lambda *a: None, on_wait=None,
               on_retry=None, on_children_started=None, on_sdk_call=lambda *a: None) -> None:
     """Every patch above, undone by the monkeypatch at the end of the test. None touches a definition.
-    on_sdk_call(state machine ARN, service, operation, params) sees every AWS call the interpreter makes."""
+    on_sdk_call(state machine ARN, service, operation, params, express) sees every AWS call the interpreter
+    makes (express: from an Express child)."""
     check_moto_version()
     instant_retries_and_waits(mp, on_wait, on_retry)
     jsonpath_like_aws(mp)
     paginate_item_reader(mp)
+    batched_express_children(mp)
     distributed_map_fails_on_item_failures(mp, on_sdk_call, on_children_started)
     measure_map_results(mp)
     query_language_scopes_per_parse(mp)
