@@ -135,7 +135,7 @@ test-python: $(VENV)/.installed
 	@java -version 2>&1 | grep -q 'version "17' || { echo "Java 17 is needed for the Spark tests (Glue 5.0 runs Java 17)"; exit 1; }
 	$(PYTEST) glue-scripts/tests test/statemachines test/docs
 
-## bench: Go benchmarks, the Glue transform on 1,000,000 synthetic leads, the job on the cost section's volume, transitions at 10,000 objects
+## bench: Go benchmarks, the Glue transform on 1,000,000 synthetic leads, the job on the cost section's volume, whole runs of up to 100,000 objects (hours: run it in the background)
 bench: synth $(VENV)/.installed node_modules/.installed
 	go test -run '^$$' -bench . -benchmem ./...
 	$(PY) glue-scripts/bench_filter_leads.py

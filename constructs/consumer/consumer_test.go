@@ -253,7 +253,7 @@ func TestOrchestration_RunsJobLoadsMovesThenCrawls(t *testing.T) {
 	assert.Equal(t, "ArchiveSource", s["MoveCurated"].Next)
 	assert.Equal(t, "ReleaseRunLock", s["ArchiveSource"].Next)
 	assert.Equal(t, "StartCrawler", s["ReleaseRunLock"].Next)
-	assert.Equal(t, "DeleteCuratedObject", s["MoveCurated"].ItemProcessor.States["CopyCuratedToProcessed"].Next)
+	assert.Equal(t, "DeleteCuratedObject", s["MoveCurated"].ItemProcessor.States["MoveCuratedEachObject"].ItemProcessor.States["CopyCuratedToProcessed"].Next)
 	before := def.Reachable("ReadHandoffEvent")
 	for name := range before {
 		if s[name].Next == "MoveCurated" || s[name].Default == "MoveCurated" {

@@ -186,27 +186,32 @@ func (h *handoffDefinition) build() sfn.IChainable {
 	if h.props.CopyConcurrency != nil {
 		concurrency = *h.props.CopyConcurrency
 	}
-	copyMap := s3steps.ForEachObject(h.scope, "CopyToConsumers", h.landing, "$.run.sourcePrefix", "$.copied", concurrency, h.copyToConsumers())
+	copyMap := s3steps.SummarizeEachObject(h.scope, "CopyToConsumers", h.landing, "$.run.sourcePrefix", "$.copied", concurrency,
+		h.copyToConsumers(), h.countCopiesOfChild())
 	copyMap.AddCatch(failed, workflow.CatchNamingState("$.error"))
-	countCopied := s3steps.CountItems(h.scope, "CountCopiedObjects", "$.copied", "$.copied")
-	catch(countCopied)
+	countCopied := h.countCopiedObjects()
 	archive := s3steps.Move(h.scope, s3steps.MoveIDs{Copy: "CopyToArchive", Delete: "DeleteLandedObject", Done: "ObjectArchived"},
 		h.landing, LandingPrefix, ArchivePrefix, "archivePrefix")
 	archiveMap := s3steps.ForEachObject(h.scope, "ArchiveRun", h.landing, "$.run.sourcePrefix", "$.archivedNow", concurrency, archive)
 	archiveMap.AddCatch(failed, workflow.CatchNamingState("$.error"))
 
+	publish := h.publishHandoffCounts("PublishHandoffCounts", catch)
 	notify := h.notifyConsumers(catch)
+	publish.Next(notify.first)
 	notify.Next(sfn.NewSucceed(h.scope, jsii.String("HandedOff"), nil))
 
 	// A repeated event finds the run archived: every copy was confirmed, but
 	// the announcement may have failed, so announce again; consumers treat a
-	// run whose files they already archived as done. The count comes from the archive.
+	// run whose files they already archived as done. This execution copied
+	// none of the run's objects: the archive's count is what it skipped.
 	recount := s3steps.ForEachObject(h.scope, "CountArchivedRun", h.landing, "$.run.archivePrefix", "$.copied", concurrency,
 		s3steps.Done(h.scope, "ObjectAlreadyHandedOff"))
 	recount.AddCatch(failed, workflow.CatchNamingState("$.error"))
-	countArchived := s3steps.CountItems(h.scope, "CountArchivedRunObjects", "$.copied", "$.copied")
+	countArchived := s3steps.CountItems(h.scope, "CountArchivedRunObjects", "$.copied", "$.copied", map[string]interface{}{
+		"objectCount": 0, "skippedCount": s3steps.SucceededItems, "skippedReason": alreadyHandedOff,
+	})
 	catch(countArchived)
-	recount.Next(countArchived).Next(notify.first)
+	recount.Next(countArchived).Next(publish)
 
 	// A run that reported records but left no file anywhere lost them
 	// between AppFlow and the bucket (or writes where RunFolder does not
@@ -225,7 +230,7 @@ func (h *handoffDefinition) build() sfn.IChainable {
 			sfn.NewSucceed(h.scope, jsii.String("RunWroteNoFiles"), nil), nil).
 		Otherwise(filesMissing)
 
-	handOff := sfn.Chain_Start(copyMap).Next(countCopied).Next(archiveMap).Next(h.publishObjectsHandedOff(catch)).Next(notify.first)
+	handOff := sfn.Chain_Start(copyMap).Next(countCopied).Next(archiveMap).Next(publish)
 	alreadyDone := sfn.NewChoice(h.scope, jsii.String("WasRunArchived"), nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.archived.count"), jsii.Number(0)), recount, nil).
 		Otherwise(noFiles)
@@ -236,9 +241,22 @@ func (h *handoffDefinition) build() sfn.IChainable {
 			Otherwise(sfn.Chain_Start(checkArchive).Next(alreadyDone)))
 }
 
-// copyToConsumers copies one object into every consumer's inbox, one after the other.
+// alreadyHandedOff is why a hand-off skips an object (see ObjectsSkippedMetric).
+const alreadyHandedOff = "already handed off: another execution for this run copied it to every consumer and archived it"
+
+// copyToConsumers copies one object into every consumer's inbox, one after
+// the other, and ends with {"copied": 1}, or with {"skipped": 1} when its
+// source is gone.
 func (h *handoffDefinition) copyToConsumers() sfn.IChainable {
-	copied := s3steps.Done(h.scope, "ObjectCopied")
+	copied := sfn.NewPass(h.scope, jsii.String("ObjectCopied"), &sfn.PassProps{
+		Result: sfn.Result_FromObject(&map[string]interface{}{"copied": 1}),
+	})
+	// The source is gone only once an execution archived it, which it
+	// does only after every copy succeeded: every consumer has it, but not
+	// from this execution.
+	skipped := sfn.NewPass(h.scope, jsii.String("ObjectAlreadyArchived"), &sfn.PassProps{
+		Result: sfn.Result_FromObject(&map[string]interface{}{"skipped": 1}),
+	})
 	var chain sfn.Chain
 	for _, c := range *h.props.Consumers {
 		arn := fmt.Sprintf("arn:%s:s3:::%s", *awscdk.Aws_PARTITION(), c.BucketName)
@@ -247,9 +265,7 @@ func (h *handoffDefinition) copyToConsumers() sfn.IChainable {
 			TargetBucketName: jsii.String(c.BucketName), TargetBucketArn: arn, TargetPrefix: naming.InboxSourcePrefix,
 			TargetFolder: "inboxPrefix",
 		})
-		// The source is gone only once an execution archived it, which it
-		// does only after every copy succeeded: count it as copied.
-		task.AddCatch(copied, &sfn.CatchProps{Errors: jsii.Strings(s3steps.NoSuchKey)})
+		task.AddCatch(skipped, &sfn.CatchProps{Errors: jsii.Strings(s3steps.NoSuchKey)})
 		if chain == nil {
 			chain = sfn.Chain_Start(task)
 		} else {
@@ -257,6 +273,26 @@ func (h *handoffDefinition) copyToConsumers() sfn.IChainable {
 		}
 	}
 	return chain.Next(copied)
+}
+
+// countCopiesOfChild ends a child of CopyToConsumers with how many of its
+// objects it copied and skipped: a few bytes per child in the Map's result.
+func (h *handoffDefinition) countCopiesOfChild() sfn.IChainable {
+	return sfn.Pass_Jsonata(h.scope, jsii.String("CountCopiesOfChild"), &sfn.PassJsonataProps{
+		Outputs: `{% {"copied": $sum([0, $states.input.copied]), "skipped": $sum([0, $states.input.skipped])} %}`,
+	})
+}
+
+// countCopiedObjects adds up the children's counts at $.copied (0 for none): objectCount
+// (copied by this execution), skippedCount and skippedReason.
+func (h *handoffDefinition) countCopiedObjects() sfn.IChainable {
+	return sfn.Pass_Jsonata(h.scope, jsii.String("CountCopiedObjects"), &sfn.PassJsonataProps{
+		Outputs: fmt.Sprintf(`{%% $merge([$states.input, {"copied": {
+  "objectCount": $sum([0, $states.input.copied.copied]),
+  "skippedCount": $sum([0, $states.input.copied.skipped]),
+  "skippedReason": %q
+}}]) %%}`, alreadyHandedOff),
+	})
 }
 
 // announcement is the chain of PutEvents states, one per consumer.
@@ -278,10 +314,11 @@ func (h *handoffDefinition) notifyConsumers(catch func(sfn.TaskStateBase)) annou
 				Source:     jsii.String(naming.HandoffEventSource),
 				DetailType: jsii.String(naming.HandoffDetailType),
 				Detail: sfn.TaskInput_FromObject(&map[string]interface{}{
-					"runId":       sfn.JsonPath_StringAt(jsii.String("$.run.runId")),
-					"bucket":      c.BucketName,
-					"prefix":      sfn.JsonPath_StringAt(jsii.String("$.run.inboxPrefix")),
-					"objectCount": sfn.JsonPath_NumberAt(jsii.String("$.copied.objectCount")),
+					"runId":        sfn.JsonPath_StringAt(jsii.String("$.run.runId")),
+					"bucket":       c.BucketName,
+					"prefix":       sfn.JsonPath_StringAt(jsii.String("$.run.inboxPrefix")),
+					"objectCount":  sfn.JsonPath_NumberAt(jsii.String("$.copied.objectCount")),
+					"skippedCount": sfn.JsonPath_NumberAt(jsii.String("$.copied.skippedCount")),
 				}),
 			}},
 			ResultPath: sfn.JsonPath_DISCARD(),

@@ -220,27 +220,30 @@ func TestHandoff_RejectsABadBusArn(t *testing.T) {
 func TestHandoff_CopiesToEveryConsumerBeforeArchivingThenNotifies(t *testing.T) {
 	// GIVEN two consumers
 	def := handoffStack(t, twoConsumers).StateMachineDefinition(t, "HandoffStateMachine")
-	// THEN copying is one Distributed Map whose items copy to each consumer in turn
+	// THEN copying is one Distributed Map whose children each take a batch of objects and copy each of
+	// them to each consumer in turn
 	copyMap := def.States["CopyToConsumers"]
 	require.NotNil(t, copyMap.ItemProcessor, "CopyToConsumers must be a Map")
 	assert.Equal(t, "DISTRIBUTED", copyMap.Raw["ItemProcessor"].(map[string]any)["ProcessorConfig"].(map[string]any)["Mode"])
 	assert.Contains(t, cdktest.JSON(copyMap.Raw["ItemReader"]), "s3:listObjectsV2", "the map must page through the listing itself")
-	assert.Equal(t, "CopyTo_sales", copyMap.ItemProcessor.StartAt)
-	assert.Equal(t, "CopyTo_partners", copyMap.ItemProcessor.States["CopyTo_sales"].Next)
+	eachObject := copyMap.ItemProcessor.States["CopyToConsumersEachObject"]
+	require.NotNil(t, eachObject.ItemProcessor, "a child works through its batch with an inline Map")
+	assert.Equal(t, "CopyTo_sales", eachObject.ItemProcessor.StartAt)
+	assert.Equal(t, "CopyTo_partners", eachObject.ItemProcessor.States["CopyTo_sales"].Next)
 	// AND archiving comes only after the whole copy map (and its count), and events only after archiving
 	assert.Equal(t, "CountCopiedObjects", copyMap.Next)
 	assert.Equal(t, "ArchiveRun", def.States["CountCopiedObjects"].Next)
-	archive := def.States["ArchiveRun"]
+	archive := def.States["ArchiveRun"].ItemProcessor.States["ArchiveRunEachObject"]
 	assert.Equal(t, "CopyToArchive", archive.ItemProcessor.StartAt)
 	assert.Equal(t, "DeleteLandedObject", archive.ItemProcessor.States["CopyToArchive"].Next, "delete only after the archive copy")
-	assert.Equal(t, "PublishObjectsHandedOff", archive.Next)
-	assert.Equal(t, "Notify_sales", def.States["PublishObjectsHandedOff"].Next)
+	assert.Equal(t, "PublishHandoffCounts", def.States["ArchiveRun"].Next)
+	assert.Equal(t, "Notify_sales", def.States["PublishHandoffCounts"].Next)
 	assert.Equal(t, "Notify_partners", def.States["Notify_sales"].Next)
 	assert.Contains(t, cdktest.JSON(def.States["Notify_sales"].Parameters), `"Source":"leadbridge.handoff"`)
 	// AND a run found only in archive/ is announced again, counted from the archive
 	assert.Contains(t, cdktest.JSON(def.States["WasRunArchived"].Choices), `"Next":"CountArchivedRun"`)
 	assert.Equal(t, "CountArchivedRunObjects", def.States["CountArchivedRun"].Next)
-	assert.Equal(t, "Notify_sales", def.States["CountArchivedRunObjects"].Next)
+	assert.Equal(t, "PublishHandoffCounts", def.States["CountArchivedRunObjects"].Next)
 	// AND no path from the start reaches ArchiveRun without passing CopyToConsumers
 	before := def.Reachable("ReadRunFromEvent")
 	delete(before, "CopyToConsumers")
@@ -250,27 +253,46 @@ func TestHandoff_CopiesToEveryConsumerBeforeArchivingThenNotifies(t *testing.T) 
 	}
 }
 
-func TestHandoff_NoDistributedMapReturnsItsResultsIntoState(t *testing.T) {
+func TestHandoff_EveryDistributedMapRunsBatchesInExpressChildren(t *testing.T) {
 	// GIVEN the hand-off's definition
 	def := handoffStack(t, twoConsumers).StateMachineDefinition(t, "HandoffStateMachine")
 	maps := 0
-	for name, s := range def.All() {
+	for name, s := range def.States {
 		if s.ItemProcessor == nil {
 			continue
 		}
 		maps++
-		// THEN every Map writes its results to S3 under map-results/, and nothing reshapes a result array
-		writer := cdktest.JSON(s.Raw["ResultWriter"])
-		assert.Contains(t, writer, `"Resource":"arn:REF:states:::s3:putObject"`, name)
-		assert.Contains(t, writer, `"Prefix":"map-results/"`, name)
-		assert.Nil(t, s.Raw["ResultSelector"], name)
+		// THEN each child is an Express workflow with a batch of at most 100 objects and 200 KiB of input
+		config := s.Raw["ItemProcessor"].(map[string]any)["ProcessorConfig"].(map[string]any)
+		assert.Equal(t, map[string]any{"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}, config, name)
+		assert.Equal(t, map[string]any{"MaxItemsPerBatch": 100.0, "MaxInputBytesPerBatch": 204800.0,
+			"BatchInput": map[string]any{"run.$": "$.run"}}, s.Raw["ItemBatcher"], name)
+		// AND 40 objects at once: 4 children of 10 objects at once
+		assert.Equal(t, 4.0, s.Raw["MaxConcurrency"], name)
+		assert.Equal(t, 10.0, s.ItemProcessor.States[s.ItemProcessor.StartAt].Raw["MaxConcurrency"], name)
 	}
 	assert.Equal(t, 3, maps)
-	// AND the objects handed off are counted from the Map Run, not from results
-	for _, count := range []string{"CountCopiedObjects", "CountArchivedRunObjects"} {
-		assert.Equal(t, "arn:REF:states:::aws-sdk:sfn:describeMapRun", def.States[count].Resource, count)
-		assert.Contains(t, cdktest.JSON(def.States[count].Raw["ResultSelector"]), `"objectCount.$":"$.ItemCounts.Succeeded"`, count)
+}
+
+func TestHandoff_StateGrowsByOneSummaryPerChildAtMost(t *testing.T) {
+	// GIVEN the hand-off's definition
+	def := handoffStack(t, twoConsumers).StateMachineDefinition(t, "HandoffStateMachine")
+	// THEN the Maps that move or count objects write their results to S3 under map-results/
+	for _, name := range []string{"ArchiveRun", "CountArchivedRun"} {
+		writer := cdktest.JSON(def.States[name].Raw["ResultWriter"])
+		assert.Contains(t, writer, `"Resource":"arn:REF:states:::s3:putObject"`, name)
+		assert.Contains(t, writer, `"Prefix":"map-results/"`, name)
 	}
+	// AND the copy Map returns one summary per child (copied, skipped), which a JSONata Pass adds up
+	copyMap := def.States["CopyToConsumers"]
+	assert.Nil(t, copyMap.Raw["ResultWriter"])
+	assert.Equal(t, "CountCopiesOfChild", copyMap.ItemProcessor.States["CopyToConsumersEachObject"].Next)
+	assert.Contains(t, cdktest.JSON(def.States["CountCopiedObjects"].Raw["Output"]), `$sum([0, $states.input.copied.copied])`)
+	// AND a run found only in archive/ is counted from its Map Run, as skipped
+	count := def.States["CountArchivedRunObjects"]
+	assert.Equal(t, "arn:REF:states:::aws-sdk:sfn:describeMapRun", count.Resource)
+	assert.Contains(t, cdktest.JSON(count.Raw["ResultSelector"]), `"skippedCount.$":"$.ItemCounts.Succeeded"`)
+	assert.Contains(t, cdktest.JSON(count.Raw["ResultSelector"]), `"objectCount":0`)
 }
 
 func TestHandoff_RunThatReportedRecordsButLeftNoFilesFails(t *testing.T) {

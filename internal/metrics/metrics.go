@@ -82,23 +82,34 @@ func Put(scope constructs.Construct, id string, metricData, outputs interface{})
 	return task
 }
 
+// FlowCount is one data point of PutFlowCounts: the number at ValuePath on
+// the pipeline's per-flow metric Metric.
+type FlowCount struct{ Metric, ValuePath string }
+
 // PutFlowCount is a task that puts the number at valuePath on one of the
-// pipeline's per-flow metrics, retried like every task. PutMetricData takes
-// no resource, so the task's Allow is on "*": the role must also carry
-// workflow.PutMetricsOnlyInNamespace. The caller adds its Catch.
+// pipeline's per-flow metrics; see PutFlowCounts.
 func PutFlowCount(scope constructs.Construct, id string, flowName *string, metricName, valuePath string) tasks.CallAwsService {
+	return PutFlowCounts(scope, id, flowName, FlowCount{metricName, valuePath})
+}
+
+// PutFlowCounts is a task that puts each count on its per-flow metric in
+// one request, retried like every task. PutMetricData takes no resource, so
+// the task's Allow is on "*": the role must also carry
+// workflow.PutMetricsOnlyInNamespace. The caller adds its Catch.
+func PutFlowCounts(scope constructs.Construct, id string, flowName *string, counts ...FlowCount) tasks.CallAwsService {
+	data := make([]map[string]interface{}, 0, len(counts))
+	for _, c := range counts {
+		data = append(data, map[string]interface{}{
+			"MetricName": c.Metric,
+			"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": flowName}},
+			"Unit":       "Count",
+			"Value":      sfn.JsonPath_NumberAt(jsii.String(c.ValuePath)),
+		})
+	}
 	task := tasks.NewCallAwsService(scope, jsii.String(id), &tasks.CallAwsServiceProps{
-		Service: jsii.String("cloudwatch"),
-		Action:  jsii.String("putMetricData"),
-		Parameters: &map[string]interface{}{
-			"Namespace": workflow.MetricNamespace,
-			"MetricData": []map[string]interface{}{{
-				"MetricName": metricName,
-				"Dimensions": []map[string]interface{}{{"Name": "Flow", "Value": flowName}},
-				"Unit":       "Count",
-				"Value":      sfn.JsonPath_NumberAt(jsii.String(valuePath)),
-			}},
-		},
+		Service:      jsii.String("cloudwatch"),
+		Action:       jsii.String("putMetricData"),
+		Parameters:   &map[string]interface{}{"Namespace": workflow.MetricNamespace, "MetricData": data},
 		IamAction:    jsii.String("cloudwatch:PutMetricData"),
 		IamResources: jsii.Strings("*"),
 		ResultPath:   sfn.JsonPath_DISCARD(),

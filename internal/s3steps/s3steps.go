@@ -1,8 +1,9 @@
 // Package s3steps builds the Step Functions states that both state machines
 // use to work through a folder of objects: a Distributed Map over a prefix
-// that writes its results to S3 and is counted from its Map Run, and per
-// object a copy (a JSONata state, for the URL encoding), a delete, or a move
-// (copy, then delete).
+// whose Express children each take a batch of objects, and that writes its
+// results to S3 and is counted from its Map Run (or returns one summary per
+// child); and per object a copy (a JSONata state, for the URL encoding), a
+// delete, or a move (copy, then delete).
 //
 // The states expect the execution's state to carry `run`, an object with the
 // run's prefixes; each item sees `key` (the object's key), `fileName` (its last
@@ -10,6 +11,7 @@
 package s3steps
 
 import (
+	"math"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -30,31 +32,120 @@ const NoSuchKey = "S3.NoSuchKeyException"
 const itemFileName = "States.ArrayGetItem(States.StringSplit($$.Map.Item.Value.Key, '/'), " +
 	"States.MathAdd(States.ArrayLength(States.StringSplit($$.Map.Item.Value.Key, '/')), -1))"
 
+// How a Distributed Map over a folder splits its objects among child
+// executions. Each child is an Express workflow that works through up to
+// ObjectsPerChild objects, objectsAtOnce at a time (an inline Map):
+// a Standard child per object costs its states as transitions, an Express
+// child costs one request and its duration (Step Functions pricing page), so
+// batching turns a cost per object into a cost per hundred objects.
+//
+// An Express execution may run at most 5 minutes (Step Functions guide,
+// quotas: "Maximum execution time ... Express ... 5 minutes", after which it
+// fails with States.Timeout). A child makes at most ceil(100 / 10) = 10
+// rounds of requests per object step; at the 2 s after which S3 advises
+// retrying a small request (S3 performance guidelines, timeouts and retries
+// for latency-sensitive applications) that is 20 s per request of an object,
+// so a child of the hand-off with two copies per object needs about 40 s at
+// worst. A copy of a large object takes longer: S3 documents no duration for
+// CopyObject (up to 5 GB in one call), and answers 200 OK before a long copy
+// ends (Amazon S3 API Reference, CopyObject). The objects here are AppFlow's
+// output files (a Marketo flow moves at most 1 GB a run by default, AppFlow
+// guide, marketo.html) and the curated CSV (under 125 MB, AppFlow guide,
+// s3.html). A child that still runs out of time fails its Map Run, and so
+// the execution, before anything is archived or deleted: an alarm, never a
+// loss; running again copies the same objects again.
+//
+// Express children run at least once: a redriven Map Run starts them again
+// with StartExecution (Step Functions API reference, RedriveExecution), and
+// an asynchronous Express execution may run more than once (Step Functions
+// guide, execution guarantees). Every processor here is idempotent: a copy
+// overwrites with the same bytes, a delete of a missing object succeeds, a
+// copy whose source is gone was already moved.
+const (
+	ObjectsPerChild = 100
+	objectsAtOnce   = 10
+	// A child's input is one batch: at most 256 KiB, like every payload
+	// (Step Functions guide, quotas). Object keys may be up to 1,024 bytes,
+	// so the batch is also capped in bytes, leaving room for BatchInput.
+	maxBatchBytes = 200 * 1024
+)
+
 // ForEachObject runs processor once per object under the prefix at
 // prefixPath. The Distributed Map pages through the listing itself, so no
 // list of keys ever has to fit in the 256 KiB state payload, and it writes the
-// items' results to bucket under databucket.MapResultsPrefix (its
+// children's results to bucket under databucket.MapResultsPrefix (its
 // ResultWriter) instead of returning them: without a ResultWriter a
 // Distributed Map returns an array of every child's output, which grows with
 // the object count until it breaks the payload limit (Step Functions guide,
 // "ResultWriter (Map)"). At resultPath it leaves only the Map Run's ARN and
 // where the results went; CountItems turns that into a count.
 func ForEachObject(scope constructs.Construct, id string, bucket awss3.IBucket, prefixPath, resultPath string, concurrency float64, processor sfn.IChainable) sfn.DistributedMap {
+	m := objectMap(scope, id, bucket, prefixPath, resultPath, concurrency, newResultsWriter(bucket))
+	m.ItemProcessor(eachObjectOfChild(scope, id, concurrency, processor), nil)
+	return m
+}
+
+// SummarizeEachObject runs processor once per object like ForEachObject, and
+// each child then runs summary, which turns the array of its objects'
+// outputs (at $) into the child's small result. The Map returns those
+// results into state at resultPath, one per ObjectsPerChild objects (no
+// ResultWriter): a summary of 30 bytes keeps the array under the 256 KiB
+// payload limit up to about 800,000 objects, and a run beyond that fails
+// with States.DataLimitExceeded before anything is archived.
+func SummarizeEachObject(scope constructs.Construct, id string, bucket awss3.IBucket, prefixPath, resultPath string, concurrency float64, processor, summary sfn.IChainable) sfn.DistributedMap {
+	m := objectMap(scope, id, bucket, prefixPath, resultPath, concurrency, nil)
+	m.ItemProcessor(sfn.Chain_Start(eachObjectOfChild(scope, id, concurrency, processor)).Next(summary), nil)
+	return m
+}
+
+// objectMap is the Distributed Map over the prefix at prefixPath, its items
+// batched into Express children. Each child receives {"Items": [the S3
+// listing's entries], "BatchInput": {"run": ...}}.
+func objectMap(scope constructs.Construct, id string, bucket awss3.IBucket, prefixPath, resultPath string, concurrency float64, writer sfn.ResultWriterV2) sfn.DistributedMap {
+	return BatchMap(scope, id, &BatchMapProps{
+		Bucket: bucket, Prefix: sfn.JsonPath_StringAt(jsii.String(prefixPath)), ResultPath: resultPath,
+		ObjectsPerChild: ObjectsPerChild, BatchInput: map[string]interface{}{"run.$": "$.run"},
+		// concurrency objects at once: children at once times objects at once in each.
+		ChildrenAtOnce: math.Ceil(concurrency / objectsAtOnceInChild(concurrency)),
+		ResultWriter:   writer,
+	})
+}
+
+// BatchMapProps configures BatchMap.
+type BatchMapProps struct {
+	// Bucket and Prefix (a literal or a JSONPath) name the folder listed.
+	Bucket awss3.IBucket
+	Prefix *string
+	// ResultPath receives the Map's result: the children's outputs, or
+	// where ResultWriter wrote them.
+	ResultPath string
+	// ObjectsPerChild is at most how many objects a child gets.
+	ObjectsPerChild float64
+	// BatchInput is added to every child's input (a JSONPath payload template).
+	BatchInput map[string]interface{}
+	// ChildrenAtOnce bounds the children running at once.
+	ChildrenAtOnce float64
+	// ResultWriter writes the children's outputs to S3 instead of ResultPath.
+	// Default: - none: the outputs return into state.
+	ResultWriter sfn.ResultWriterV2
+}
+
+// BatchMap is a Distributed Map (JSONPath) over the objects under
+// a prefix, any number of them, in Express children of up to
+// ObjectsPerChild objects each: a child receives {"Items": [the S3
+// listing's entries: Key, LastModified, Size, ...], "BatchInput": ...}.
+func BatchMap(scope constructs.Construct, id string, props *BatchMapProps) sfn.DistributedMap {
 	m := sfn.NewDistributedMap(scope, jsii.String(id), &sfn.DistributedMapProps{
-		ItemReader: sfn.NewS3ObjectsItemReader(&sfn.S3ObjectsItemReaderProps{
-			Bucket: bucket,
-			Prefix: sfn.JsonPath_StringAt(jsii.String(prefixPath)),
+		ItemReader: sfn.NewS3ObjectsItemReader(&sfn.S3ObjectsItemReaderProps{Bucket: props.Bucket, Prefix: props.Prefix}),
+		ItemBatcher: sfn.NewItemBatcher(&sfn.ItemBatcherProps{
+			MaxItemsPerBatch:      jsii.Number(props.ObjectsPerChild),
+			MaxInputBytesPerBatch: jsii.Number(maxBatchBytes),
+			BatchInput:            &props.BatchInput,
 		}),
-		ItemSelector: &map[string]interface{}{
-			"key.$":      "$$.Map.Item.Value.Key",
-			"fileName.$": itemFileName,
-			"run.$":      "$.run",
-		},
-		MaxConcurrency: jsii.Number(concurrency),
-		// Standard children: a 5 GB copy can outlast an Express child's 5 minutes.
-		MapExecutionType: sfn.StateMachineType_STANDARD,
-		ResultWriterV2:   newResultsWriter(bucket),
-		ResultPath:       jsii.String(resultPath),
+		MaxConcurrency:   jsii.Number(props.ChildrenAtOnce),
+		MapExecutionType: sfn.StateMachineType_EXPRESS,
+		ResultWriterV2:   props.ResultWriter,
+		ResultPath:       jsii.String(props.ResultPath),
 	})
 	// CDK renders ResultWriterV2 only where the feature flag
 	// @aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2 is true and
@@ -64,12 +155,32 @@ func ForEachObject(scope constructs.Construct, id string, bucket awss3.IBucket, 
 	// FeatureFlags.of(map), nearest node first: set on the map itself, it holds
 	// whatever the importing app's cdk.json says. The map has no children yet.
 	m.Node().SetContext(jsii.String(ResultWriterV2Flag), true)
+	return m
+}
+
+// objectsAtOnceInChild is how many objects a child works on at once.
+func objectsAtOnceInChild(concurrency float64) float64 {
+	return math.Min(concurrency, objectsAtOnce)
+}
+
+// eachObjectOfChild is the inline Map with which a child runs processor on
+// each object of its batch; each object sees key, fileName and run.
+func eachObjectOfChild(scope constructs.Construct, mapID string, concurrency float64, processor sfn.IChainable) sfn.Map {
+	m := sfn.NewMap(scope, jsii.String(mapID+"EachObject"), &sfn.MapProps{
+		ItemsPath: jsii.String("$.Items"),
+		ItemSelector: &map[string]interface{}{
+			"key.$":      "$$.Map.Item.Value.Key",
+			"fileName.$": itemFileName,
+			"run.$":      "$.BatchInput.run",
+		},
+		MaxConcurrency: jsii.Number(objectsAtOnceInChild(concurrency)),
+	})
 	m.ItemProcessor(processor, nil)
 	return m
 }
 
 // ResultWriterV2Flag is the feature flag that makes CDK render a Distributed
-// Map's ResultWriterV2; ForEachObject sets it on each map it builds.
+// Map's ResultWriterV2; BatchMap sets it on each map it builds.
 const ResultWriterV2Flag = "@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2"
 
 // resultsWriter is CDK's ResultWriterV2 with its grant narrowed to the
@@ -103,13 +214,19 @@ func SuppressResultsWildcard(role awsiam.IRole) {
 		`/^Resource::.*\/`+strings.TrimSuffix(databucket.MapResultsPrefix, "/")+`\/\*$/g`)
 }
 
-// CountItems reads how many items of the Map Run at mapResultPath (a
-// ForEachObject's resultPath) succeeded: resultPath + ".objectCount". A Map
-// state ends only when its Map Run has, so the count is final; and it is the
-// object count, because any failed item fails the Map (no tolerated failures).
-// The Map Run's name is generated at run time: DescribeMapRun is allowed on
-// this account's Map Runs in this region.
-func CountItems(scope constructs.Construct, id string, mapResultPath, resultPath string) tasks.CallAwsService {
+// SucceededItems is, in the selector of CountItems, the number of items of
+// the Map Run that succeeded (with an ItemBatcher too: DescribeMapRun counts
+// items, and child executions apart; Step Functions API reference,
+// MapRunItemCounts and MapRunExecutionCounts).
+var SucceededItems = sfn.JsonPath_NumberAt(jsii.String("$.ItemCounts.Succeeded"))
+
+// CountItems describes the Map Run at mapResultPath (a ForEachObject's
+// resultPath) and puts selector, which may use SucceededItems, at
+// resultPath. A Map state ends only when its Map Run has, so the count is
+// final; and it is the object count, because any failed item fails the Map
+// (no tolerated failures). The Map Run's name is generated at run time:
+// DescribeMapRun is allowed on this account's Map Runs in this region.
+func CountItems(scope constructs.Construct, id string, mapResultPath, resultPath string, selector map[string]interface{}) tasks.CallAwsService {
 	stack := awscdk.Stack_Of(scope)
 	task := tasks.NewCallAwsService(scope, jsii.String(id), &tasks.CallAwsServiceProps{
 		Service:    jsii.String("sfn"),
@@ -120,7 +237,7 @@ func CountItems(scope constructs.Construct, id string, mapResultPath, resultPath
 			Service: jsii.String("states"), Resource: jsii.String("mapRun"), ResourceName: jsii.String("*"),
 			ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 		})),
-		ResultSelector: &map[string]interface{}{"objectCount": sfn.JsonPath_NumberAt(jsii.String("$.ItemCounts.Succeeded"))},
+		ResultSelector: &selector,
 		ResultPath:     jsii.String(resultPath),
 	})
 	workflow.Retriable(task)

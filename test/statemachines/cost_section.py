@@ -14,8 +14,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from run_cost import (HANDOFF, HANDOFF_COPIES_PER_FILE, LEADS_PER_FILE, LOCK_WRITES, ORCHESTRATION,
-                      ORCHESTRATION_COPIES, STALE_CHECK)
+from run_cost import (EXPRESS_BILLED_GB, HANDOFF, HANDOFF_COPIES_PER_FILE, HANDOFF_EXPRESS, LEADS_PER_FILE,
+                      LOCK_WRITES, OBJECTS_AT_ONCE_IN_CHILD, OBJECTS_PER_CHILD, ORCHESTRATION, ORCHESTRATION_COPIES,
+                      ORCHESTRATION_EXPRESS, S3_REQUEST_SECONDS, STALE_CHECK, StepFunctionsRun, step_functions_run)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- cost section: make cost writes it -->", "<!-- end of cost section -->"
@@ -43,6 +44,8 @@ class Price:
 # figure is from other pages quoting it.
 PRICES = {
     "transition": Price(0.025, 1000, "state transitions", "aws.amazon.com/step-functions/pricing, Europe (Ireland); 4,000 a month free"),
+    "express_request": Price(1.00, 1_000_000, "Express workflow requests", "aws.amazon.com/step-functions/pricing, its Express example"),
+    "express_gb_hour": Price(0.06, 1, "GB-hour of Express duration", "aws.amazon.com/step-functions/pricing, its Express example: the first 1,000 GB-hours a month; billed per 100 ms and 64 MB"),
     "dpu_hour": Price(0.44, 1, "DPU-hour", "aws.amazon.com/glue/pricing; billed per second, at least 1 minute: Glue guide, migrating-version-40"),
     "crawler_dpu_hour": Price(0.44, 1, "crawler DPU-hour", "aws.amazon.com/glue/pricing [secondary], at least 10 minutes a crawl"),
     "flow_run": Price(0.001, 1, "AppFlow flow run", "aws.amazon.com/appflow/pricing [secondary]"),
@@ -71,19 +74,28 @@ class Volume:
     checks_per_day: int = 48   # every 30 minutes
 
 
-def transitions_table() -> list[str]:
-    rows = ["| objects in the run | hand-off | each orchestration | run with 2 consumers | Step Functions per run |",
-            "| ---: | ---: | ---: | ---: | ---: |"]
-    for files in (1, 20, 100, 10_000):
-        run = HANDOFF.at(files) + 2 * ORCHESTRATION.at(files)
-        rows.append(f"| {files:,} | {HANDOFF.at(files):,} | {ORCHESTRATION.at(files):,} | {run:,} "
-                    f"| ${run * PRICES['transition'].usd:,.4f} |")
+def step_functions_usd(run: StepFunctionsRun) -> float:
+    """What Step Functions bills for a run: its transitions, Express requests and Express duration."""
+    return (run.transitions * PRICES["transition"].usd + run.express_requests * PRICES["express_request"].usd
+            + run.express_gb_seconds / 3600 * PRICES["express_gb_hour"].usd)
+
+
+def step_functions_table() -> list[str]:
+    rows = ["| objects in the run | transitions | Express requests | Express GB-seconds (estimated) "
+            "| transitions USD | Express USD | Step Functions per run |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for files in (1, 100, 10_000, 100_000):
+        run = step_functions_run(files)
+        transitions_usd = run.transitions * PRICES["transition"].usd
+        rows.append(f"| {files:,} | {run.transitions:,} | {run.express_requests:,} | {run.express_gb_seconds:,.1f} "
+                    f"| ${transitions_usd:.4f} | ${step_functions_usd(run) - transitions_usd:.4f} "
+                    f"| ${step_functions_usd(run):.4f} |")
     return rows
 
 
 def run_items(v: Volume) -> list[tuple[str, str, float]]:
     """(item, quantity, USD) for one daily run of the volume."""
-    transitions = HANDOFF.at(v.files) + v.consumers * ORCHESTRATION.at(v.files, v.load_polls, v.crawl_polls)
+    sfn_run = step_functions_run(v.files, v.consumers, v.load_polls, v.crawl_polls)
     billed_minutes = max(1.0, MEASURED["job_seconds"] / 60)
     dpu_minutes = v.consumers * v.glue_workers * billed_minutes
     crawler_dpu_minutes = v.consumers * CRAWLER_DPUS * CRAWL_MINUTES
@@ -92,7 +104,8 @@ def run_items(v: Volume) -> list[tuple[str, str, float]]:
     write_units = v.consumers * LOCK_WRITES                       # each lock item is under 1 KB
     copies = HANDOFF_COPIES_PER_FILE * v.files + v.consumers * ORCHESTRATION_COPIES.at(v.files)
     return [
-        ("Step Functions state transitions", f"{transitions:,}", transitions * PRICES["transition"].usd),
+        (f"Step Functions: {sfn_run.transitions:,} transitions, {sfn_run.express_requests} Express requests, "
+         f"{sfn_run.express_gb_seconds:.1f} Express GB-seconds", "", step_functions_usd(sfn_run)),
         ("Glue job, DPU-minutes", f"{dpu_minutes:g}", dpu_minutes / 60 * PRICES["dpu_hour"].usd),
         ("Glue crawls, DPU-minutes", f"{crawler_dpu_minutes:g}", crawler_dpu_minutes / 60 * PRICES["crawler_dpu_hour"].usd),
         (f"AppFlow flow runs (at most {v.leads * flow_runs:,} records)", f"{flow_runs}", flow_runs * PRICES["flow_run"].usd),
@@ -110,19 +123,29 @@ def section(v: Volume = Volume()) -> str:
     monthly = per_run * v.runs_per_month + check_usd
     lines = [
         BEGIN,
-        "State transitions are counted on the emulated pipeline, not estimated. Step Functions charges every",
-        "state a Standard execution runs, every retry, and one transition per child a Distributed Map starts. A",
-        "Distributed Map's children are Standard executions here, so their states count too.",
-        "`test/statemachines/test_sfn_run_cost.py` pins the count per run. `make bench` checks it again at 10,000",
-        "objects. Transitions grow with the objects of a run and with the polls of its wait loops, not with its leads:",
+        "State transitions and Express children are counted on the emulated pipeline, not estimated. Step Functions",
+        "charges every state a Standard execution runs, every retry, and one transition per child a Distributed Map",
+        f"starts. Each Distributed Map here batches {OBJECTS_PER_CHILD} objects into one child and runs its children as",
+        "Express workflows, which are billed per request and per 100 ms of duration at 64 MB, not per state.",
+        "`test/statemachines/test_sfn_run_cost.py` pins the counts per run. `make bench` checks them again at",
+        "10,000 and 100,000 objects. They grow with the children of a run (one per 100 objects and Map) and with",
+        "the polls of its wait loops, not with its leads:",
         "",
-        f"- **Hand-off:** {HANDOFF.fixed} + {HANDOFF.per_file} per object (2 consumers).",
-        f"- **Each orchestration:** {ORCHESTRATION.fixed} + {ORCHESTRATION.per_file} per object, "
+        f"- **Hand-off:** {HANDOFF.fixed} transitions + {HANDOFF.per_child} per 100 objects (2 consumers); "
+        f"{HANDOFF_EXPRESS.per_child} Express requests per 100 objects.",
+        f"- **Each orchestration:** {ORCHESTRATION.fixed} transitions + {ORCHESTRATION.per_child} per 100 objects, "
         f"+ {ORCHESTRATION.per_load_poll} per minute the Salesforce load takes beyond the first, "
-        f"+ {ORCHESTRATION.per_crawl_poll} per 30 s of crawling beyond the first.",
-        f"- **Each stale-object check:** {STALE_CHECK} (48 a day per stack).",
+        f"+ {ORCHESTRATION.per_crawl_poll} per 30 s of crawling beyond the first; "
+        f"{ORCHESTRATION_EXPRESS.fixed} Express request + {ORCHESTRATION_EXPRESS.per_child} per 100 objects.",
+        f"- **Each stale-object check:** {STALE_CHECK} transitions over an empty prefix (48 a day per stack).",
         "",
-        *transitions_table(),
+        "Express duration is estimated, not measured: each object's S3 requests one after another,",
+        f"{OBJECTS_AT_ONCE_IN_CHILD} objects at once in a child, {S3_REQUEST_SECONDS:g} s a request (S3 performance guidelines: the",
+        "median latency of a small request is tens of milliseconds), each child rounded up to 100 ms, at",
+        f"{EXPRESS_BILLED_GB * 1024:.0f} MB (a test computes a child's memory with the pricing page's formula). Run with 2 consumers,",
+        "one poll per wait loop:",
+        "",
+        *step_functions_table(),
         "",
         f"**A stated volume:** {v.leads:,} leads a day in {v.files} files ({LEADS_PER_FILE} each), {v.consumers} consumers.",
         f"It assumes a {v.load_polls}-minute Salesforce load and a {v.crawl_polls // 2}-minute crawl.",
@@ -150,11 +173,11 @@ def section(v: Volume = Volume()) -> str:
         "- the fixed monthly items: a KMS key per consumer ($1 a month), CloudWatch alarms ($0.10 per alarm metric a",
         "  month), a dashboard per stack (3 per account are free, then $3), and custom metrics ($0.30 each a month).",
         "",
-        "At 10,000 objects a run, transitions dominate: about $4 a run. Each object costs 8 transitions to hand",
-        "off and 4 to archive in each consumer. The lever is how many objects a run writes. The Marketo flow",
-        "writes its records unaggregated (`AggregationConfig` `None`). `SingleFile` with a `targetFileSize` in",
-        "MB asks AppFlow for fewer, larger files (AppFlow API reference, AggregationConfig). The filter job",
-        "reads any number of files in one run.",
+        "With one Standard child per object, a run of 10,000 objects cost 160,081 transitions, about $4. Batching and",
+        "Express children make it about one and a half cents, and 100,000 objects about 11 cents. The lever left",
+        "is still how many objects a run writes. The Marketo flow writes its records unaggregated",
+        "(`AggregationConfig` `None`). `SingleFile` with a `targetFileSize` in MB asks AppFlow for fewer, larger",
+        "files (AppFlow API reference, AggregationConfig). The filter job reads any number of files in one run.",
         "",
         f"Prices were read on {PRICES_READ_ON}, in USD. Step Functions is priced for Europe (Ireland). The other",
         "stored pricing pages show US East (N. Virginia) only. [secondary] marks a price quoted by other pages",

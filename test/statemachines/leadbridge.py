@@ -148,7 +148,7 @@ class Consumer:
                 "detail-type": "Leads Handed Off", "account": "111111111111", "region": "eu-west-1",
                 "time": "2026-01-01T00:00:00Z", "resources": [],
                 "detail": {"runId": run_id, "bucket": self.inbox, "prefix": f"inbox/{run_id}/",
-                           "objectCount": object_count}}
+                           "objectCount": object_count, "skippedCount": 0}}
 
     def run(self, event: dict, name: str | None = None, timeout: float = 120):
         return self.world.run(self.machine.arn, event, name=name, timeout=timeout)
@@ -172,7 +172,9 @@ def handoffs(observer) -> list[dict]:
 
 
 def assert_handed_off(producer, consumers, observers, run_id, names, events_per_consumer=1):
-    """Every object in every inbox (same bytes), in archive/ and not in landing/; one event per consumer."""
+    """Every object in every inbox (same bytes), in archive/ and not in landing/; one event per consumer
+    (or events_per_consumer): the first says it copied every object, a later one may have skipped some or
+    all (copied by an earlier execution), and each accounts for every object."""
     for c in consumers.values():
         got = sorted(c.keys(f"inbox/{run_id}/"))
         assert got == sorted(f"inbox/{run_id}/{n}" for n in names), f"{c.name} inbox"
@@ -184,10 +186,42 @@ def assert_handed_off(producer, consumers, observers, run_id, names, events_per_
         events = [e for e in handoffs(obs) if e["detail"]["runId"] == run_id]
         assert len(events) == events_per_consumer, f"{name}: {len(events)} hand-off events"
         c = consumers[name]
-        for e in events:
+        for i, e in enumerate(events):
             assert e["detail-type"] == "Leads Handed Off"
+            copied = e["detail"]["objectCount"]
             assert e["detail"] == {"runId": run_id, "bucket": c.inbox, "prefix": f"inbox/{run_id}/",
-                                   "objectCount": len(names)}
+                                   "objectCount": copied, "skippedCount": len(names) - copied}, e["detail"]
+            assert i > 0 or copied == len(names), f"{name}: the first announcement copied {copied} of {len(names)}"
+
+
+def hand_off_meanwhile(producer, consumers, run_id: str, name: str) -> None:
+    """Another execution for the same run hands object `name` off while the next one runs: once the copy
+    Map has listed the run, before its child copies, `name` is copied to every inbox and archived."""
+    key = marketo_run_prefix(MARKETO_FLOW, run_id) + name
+    s3 = producer.world.client("s3", producer.account)
+
+    def other_execution(_execution):
+        if key in producer.landed(run_id):
+            for c in consumers.values():
+                producer.world.put(c.inbox, c.account, f"inbox/{run_id}/{name}", f"parquet bytes of {name}")
+            s3.copy_object(Bucket=producer.landing, Key=f"archive/{MARKETO_FLOW}/{run_id}/{name}",
+                           CopySource={"Bucket": producer.landing, "Key": key})
+            s3.delete_object(Bucket=producer.landing, Key=key)
+    producer.world.when_entering("CopyToConsumersEachObject", other_execution)
+
+
+def assert_counted(ex, copied: int, skipped: int) -> None:
+    """The hand-off's output counts only what it copied, and says what it skipped and why."""
+    assert ex.status == "SUCCEEDED", ex
+    counted = ex.output["copied"]
+    assert (counted["objectCount"], counted["skippedCount"]) == (copied, skipped), counted
+    assert "already handed off" in counted["skippedReason"], counted
+
+
+def assert_failed_at(ex, state: str) -> None:
+    """The execution failed, and its cause names the state that gave up."""
+    assert ex.status == "FAILED", ex
+    assert f"stopped at state {state}:" in (ex.cause or ""), ex.cause
 
 
 @dataclass

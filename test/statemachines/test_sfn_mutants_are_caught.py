@@ -11,7 +11,8 @@ import pytest
 
 from fakes import filter_job
 from harness import scratch_copy
-from leadbridge import CONSUMER_STACKS, Consumer, Producer, assert_handed_off
+from leadbridge import (CONSUMER_STACKS, Consumer, Producer, assert_counted, assert_failed_at, assert_handed_off,
+                        hand_off_meanwhile)
 
 
 def test_producer_mutant_that_archives_before_copying_fails_the_one_object_scenario(aws):
@@ -33,6 +34,48 @@ def test_producer_mutant_that_archives_before_copying_fails_the_one_object_scena
 
     with pytest.raises(AssertionError) as caught:
         assert_handed_off(producer, consumers, observers, "run-m", ["part-00000.parquet"])
+    print(f"mutant {ex.status}; scenario assertion failed as it should: {caught.value!s}")
+
+
+def test_producer_mutant_that_counts_a_skipped_object_as_copied_fails_the_skip_scenario(pipeline):
+    producer, consumers, _ = pipeline
+    aws = producer.world
+    mutant = scratch_copy(producer.machine.definition)
+    child = mutant["States"]["CopyToConsumers"]["ItemProcessor"]["States"]["CopyToConsumersEachObject"]
+    for name, state in child["ItemProcessor"]["States"].items():
+        for catch in state.get("Catch", []):
+            catch["Next"] = "ObjectCopied"                        # a source already gone counts as copied
+    arn = aws.create_machine(producer.machine, definition=mutant, name=producer.machine.name + "-mutant")
+    names = ["part-00000.parquet", "part-00001.parquet"]
+    producer.land("run-base", names)
+    hand_off_meanwhile(producer, consumers, "run-base", names[0])
+    assert_counted(producer.run(producer.appflow_reports("run-base")[0]), copied=1, skipped=1)
+    producer.land("run-m", names)
+    hand_off_meanwhile(producer, consumers, "run-m", names[0])
+
+    ex = aws.run(arn, producer.appflow_reports("run-m")[0])
+
+    with pytest.raises(AssertionError) as caught:
+        assert_counted(ex, copied=1, skipped=1)
+    print(f"mutant {ex.status}; scenario assertion failed as it should: {caught.value!s}")
+
+
+def test_producer_mutant_that_passes_a_failed_first_announcement_by_fails_the_redelivery_scenario(aws):
+    producer = Producer.deploy(aws)
+    Consumer.deploy(aws, "sales", skip_types=("AWS::Events::EventBus", "AWS::Events::Rule"))  # its bus missing
+    Consumer.deploy(aws, "partners")
+    mutant = scratch_copy(producer.machine.definition)
+    for catch in mutant["States"]["Notify_sales"]["Catch"]:
+        catch["Next"] = "Notify_partners"                         # a failed PutEvents swallowed
+    arn = aws.create_machine(producer.machine, definition=mutant, name=producer.machine.name + "-mutant")
+    producer.land("run-base", ["part-00000.parquet"])
+    assert_failed_at(producer.run(producer.appflow_reports("run-base")[0]), "Notify_sales")
+    producer.land("run-m", ["part-00000.parquet"])
+
+    ex = aws.run(arn, producer.appflow_reports("run-m")[0])
+
+    with pytest.raises(AssertionError) as caught:
+        assert_failed_at(ex, "Notify_sales")
     print(f"mutant {ex.status}; scenario assertion failed as it should: {caught.value!s}")
 
 

@@ -9,11 +9,15 @@ Events are observed through a rule on each consumer bus that targets an SQS queu
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
 
 import moto_patches
 from fakes import marketo_run_prefix
-from leadbridge import (MARKETO_FLOW, Consumer, Producer, appflow_deactivated_event, appflow_end_event,
-                        assert_handed_off, handoffs)
+from leadbridge import (CONSUMER_STACKS, MARKETO_FLOW, Consumer, Producer, appflow_deactivated_event,
+                        appflow_end_event, assert_counted, assert_failed_at, assert_handed_off, hand_off_meanwhile,
+                        handoffs)
 
 
 def test_trigger_rule_delivers_only_successful_runs_of_the_marketo_flow(pipeline):
@@ -114,10 +118,15 @@ def _largest_map_result(ex) -> int:
     return max(size for arn, _, size in moto_patches.MAP_RESULTS if arn == ex.arn)
 
 
+# A child's summary in the copy Map's result, {"copied":100,"skipped":0}, with its comma.
+SUMMARY_BYTES = 32
+
+
 def test_state_stays_bounded_for_any_number_of_objects(pipeline):
-    """A run of 5,000 objects crosses five listing pages and is handed off whole, while no Map's
-    result, no state payload and not the parent's history grow with the object count (compared
-    with a run of 50): every Map writes its results to S3 and the count comes from its Map Run."""
+    """A run of 5,000 objects crosses five listing pages and is handed off whole, while the parent's
+    history does not grow with the object count (compared with a run of 50), and its state grows only by
+    one summary of a few bytes per 100 objects (a child of the copy Map): the other Maps write their
+    results to S3 and the count comes from the children's summaries or the Map Run."""
     producer, consumers, observers = pipeline
     runs = {"run-50": [f"part-{i:05d}.parquet" for i in range(50)],
             "run-5k": [f"part-{i:05d}.parquet" for i in range(5000)]}
@@ -134,10 +143,10 @@ def test_state_stays_bounded_for_any_number_of_objects(pipeline):
 
     small, big = executions["run-50"], executions["run-5k"]
     assert len(big.history) == len(small.history)
-    assert _largest_payload(big) < 4096 and _largest_map_result(big) < 4096
-    # the same but for the digits of the count and the names of run and Map Run
-    assert _largest_payload(big) - _largest_payload(small) <= 16
-    assert _largest_map_result(big) - _largest_map_result(small) <= 16
+    extra_children = 5000 // 100 - 1
+    assert _largest_payload(big) - _largest_payload(small) <= 16 + SUMMARY_BYTES * extra_children
+    assert _largest_map_result(big) - _largest_map_result(small) <= 16 + SUMMARY_BYTES * extra_children
+    assert _largest_payload(big) < 4096
 
 
 def test_keys_that_need_url_encoding_copy_under_their_own_names(pipeline):
@@ -227,24 +236,54 @@ def test_same_event_delivered_twice_concurrently_loses_nothing(pipeline):
               f"executions ended {ex_a.entered[-1]}, {ex_b.entered[-1]}")
 
 
-def test_consumer_that_missed_the_announcement_is_told_on_redelivery(aws):
-    """archive/ is written before the consumers are told: if an announcement fails after archiving,
-    the redelivered event must still reach that consumer."""
+@pytest.mark.parametrize("missing", list(CONSUMER_STACKS))
+def test_consumer_that_missed_the_announcement_is_told_on_redelivery(aws, missing):
+    """archive/ is written before the consumers are told: if the announcement to any consumer fails after
+    archiving (first, last or between), the execution fails instead of passing it by, and the redelivered
+    event still reaches that consumer."""
     producer = Producer.deploy(aws)
-    sales = Consumer.deploy(aws, "sales")
-    partners = Consumer.deploy(aws, "partners", skip_types=("AWS::Events::EventBus", "AWS::Events::Rule"))
+    consumers = {name: Consumer.deploy(aws, name, skip_types=("AWS::Events::EventBus", "AWS::Events::Rule")
+                                       if name == missing else ()) for name in CONSUMER_STACKS}
     producer.land("run-5", ["part-00000.parquet"])
     [event] = producer.appflow_reports("run-5")
 
     first = producer.run(event)
-    assert first.status == "FAILED", first            # Notify_partners failed after archiving
 
-    aws.client("events", partners.account).create_event_bus(Name=partners.bus)
-    observer = aws.observe_bus(partners.account, partners.bus)
+    assert_failed_at(first, f"Notify_{missing}")      # after archiving
+    c = consumers[missing]
+    aws.client("events", c.account).create_event_bus(Name=c.bus)
+    observer = aws.observe_bus(c.account, c.bus)
     second = producer.run(event)
 
     assert second.status == "SUCCEEDED", second
-    assert len(handoffs(observer)) == 1, f"partners never told about run-5 (second run: {second.entered[-1]})"
+    assert len(handoffs(observer)) == 1, f"{missing} never told about run-5 (second run: {second.entered[-1]})"
+
+
+def test_objects_another_execution_archived_are_skipped_and_not_counted(pipeline):
+    """An object whose source is gone when the copy reaches it was copied to every consumer and archived
+    by another execution for the same run (a duplicate event): this one skips it, and says so in its
+    output, its event and its metrics, counting only the objects it copied itself."""
+    producer, consumers, observers = pipeline
+    names = ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    producer.land("run-6", names)
+    hand_off_meanwhile(producer, consumers, "run-6", names[1])
+    [event] = producer.appflow_reports("run-6")
+
+    ex = producer.run(event)
+
+    assert_counted(ex, copied=2, skipped=1)
+    assert_handed_off(producer, consumers, observers, "run-6", names)   # the event: objectCount 2, skippedCount 1
+    assert flow_counts(producer, "ObjectsHandedOff") == [2.0]
+    assert flow_counts(producer, "ObjectsSkipped") == [1.0]
+
+
+def flow_counts(producer, metric: str) -> list[float]:
+    """The data points the hand-off put on one of the Marketo flow's metrics in the last hour."""
+    now = datetime.now(timezone.utc)
+    points = producer.world.client("cloudwatch", producer.account).get_metric_statistics(
+        Namespace="leadbridge", MetricName=metric, Dimensions=[{"Name": "Flow", "Value": MARKETO_FLOW}],
+        StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1), Period=3600, Statistics=["Sum"])
+    return [p["Sum"] for p in points["Datapoints"]]
 
 
 def test_backfill_window_moved_under_the_flow_is_handed_off(pipeline):
