@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
-	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/internal/metrics"
+	"github.com/leadbridge/leadbridge/internal/s3steps"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/internal/workflow"
 )
@@ -29,12 +29,14 @@ const (
 	StaleMetricName = "StaleObjects"
 )
 
-// Bounds of one check: keys per ListObjectsV2 page (a page of 250 keys stays
-// far below Step Functions' 256 KB result limit) and pages per check.
+// How a check works: every checkMinutes; an Express child counts the stale
+// objects among up to objectsPerChild of the listing (a child's input stays
+// under the 256 KiB payload quota, s3steps caps it in bytes too), at most
+// childrenAtOnce at a time.
 const (
-	keysPerPage  = 250
-	maxPages     = 40 // 10,000 objects; a prefix this full is itself a fault
-	checkMinutes = 30
+	checkMinutes    = 30
+	objectsPerChild = 1000
+	childrenAtOnce  = 10
 )
 
 // StaleObjectsCheckProps configures a StaleObjectsCheck.
@@ -56,15 +58,19 @@ type StaleObjectsCheckProps struct {
 // MaxAge: a run whose completion event was missed (or whose processing
 // never started) leaves its files there, and no execution fails to say so.
 //
-// Every 30 minutes a rule starts a small state machine that pages through
-// the prefix (bounded), counts objects whose LastModified is older than
-// MaxAge before the execution's start, and puts that count as a metric.
-// Step Functions' JSONPath has no date arithmetic, so the machine uses
-// JSONata ($toMillis). No Lambda function to patch or pay for. S3 Inventory
-// or Storage Lens would be daily at best.
+// Every 30 minutes a rule starts a small state machine whose Distributed Map
+// lists the whole prefix, any number of objects (a Map Run pages through the
+// listing itself), and counts, in Express children of up to 1,000 objects,
+// those whose LastModified is older than MaxAge before the execution's start;
+// it puts the sum as a metric. An empty prefix starts no child. Step
+// Functions' JSONPath has no date arithmetic, so the counting is JSONata
+// ($toMillis). No Lambda function to patch or pay for. S3 Inventory or
+// Storage Lens would be daily at best.
 //
-// The alarm treats missing data as breaching: if the check stops
-// reporting (rule disabled, role broken), that alarms too.
+// A check that cannot finish (listing refused, a child failing) fails its
+// execution, which alarms; and the stale-objects alarm treats missing data
+// as breaching: if the check stops reporting (rule disabled, role broken),
+// that alarms too.
 type StaleObjectsCheck struct {
 	constructs.Construct
 	StateMachine sfn.StateMachine
@@ -116,11 +122,10 @@ func NewStaleObjectsCheck(scope constructs.Construct, id *string, props *StaleOb
 
 	dimensions := map[string]*string{"Bucket": props.Bucket.BucketName(), "Prefix": jsii.String(prefix)}
 	parts := workflow.NewStateMachine(this, &workflow.Props{
-		Definition:    checkDefinition(this, props.Bucket, prefix, *maxAge.ToMilliseconds(nil), dimensions),
-		QueryLanguage: sfn.QueryLanguage_JSONATA,
-		Role:          role,
-		Timeout:       awscdk.Duration_Minutes(jsii.Number(checkMinutes)),
-		Alarms:        props.Alarms,
+		Definition: checkDefinition(this, props.Bucket, prefix, *maxAge.ToMilliseconds(nil), dimensions),
+		Role:       role,
+		Timeout:    awscdk.Duration_Minutes(jsii.Number(checkMinutes)),
+		Alarms:     props.Alarms,
 	})
 	workflow.SuppressWildcards(role, "cloudwatch:PutMetricData supports only Resource '*'; a Deny statement limits it to the leadbridge namespace.",
 		`/^Resource::\*$/g`)
@@ -153,39 +158,29 @@ func NewStaleObjectsCheck(scope constructs.Construct, id *string, props *StaleOb
 		Monitoring: parts, dimensions: dimensions}
 }
 
-// checkDefinition pages through the prefix, counting objects older than
+// checkDefinition counts the objects under the prefix older than
 // maxAgeMillis before the execution started, and puts the count.
 func checkDefinition(scope constructs.Construct, bucket awss3.IBucket, prefix string, maxAgeMillis float64, dimensions map[string]*string) sfn.IChainable {
 	start := sfn.Pass_Jsonata(scope, jsii.String("StartCheck"), &sfn.PassJsonataProps{
-		Comment: jsii.String("Listing starts after the prefix itself: StartAfter then carries the last key of each page."),
-		Assign:  &map[string]interface{}{"stale": 0, "after": prefix, "pages": 0},
+		Comment: jsii.String("An object is stale if it was last modified before this cutoff, in milliseconds."),
+		Outputs: map[string]interface{}{"cutoff": fmt.Sprintf("{%% $toMillis($states.context.Execution.StartTime) - %.0f %%}", maxAgeMillis)},
 	})
-	cutoff := fmt.Sprintf("$toMillis($states.context.Execution.StartTime) - %.0f", maxAgeMillis)
-	list := tasks.CallAwsService_Jsonata(scope, jsii.String("ListObjectsPage"), &tasks.CallAwsServiceJsonataProps{
-		Service: jsii.String("s3"),
-		Action:  jsii.String("listObjectsV2"),
-		Parameters: &map[string]interface{}{
-			"Bucket": bucket.BucketName(), "Prefix": prefix, "StartAfter": "{% $after %}", "MaxKeys": keysPerPage,
-		},
-		// The IAM action for ListObjectsV2 is s3:ListBucket.
-		IamAction:    jsii.String("s3:ListBucket"),
-		IamResources: jsii.Strings(*bucket.BucketArn()),
-		Assign: &map[string]interface{}{
-			"stale": fmt.Sprintf("{%% $stale + $count($states.result.Contents[$toMillis(LastModified) <= %s]) %%}", cutoff),
-			"after": "{% $states.result.IsTruncated ? $states.result.Contents[-1].Key : '' %}",
-			"pages": "{% $pages + 1 %}",
-		},
+	count := s3steps.BatchMap(scope, "CountStaleObjects", &s3steps.BatchMapProps{
+		Bucket: bucket, Prefix: jsii.String(prefix), ResultPath: "$.staleInChildren",
+		ObjectsPerChild: objectsPerChild, ChildrenAtOnce: childrenAtOnce,
+		BatchInput: map[string]interface{}{"cutoff.$": "$.cutoff"},
 	})
-	workflow.Retriable(list)
+	count.ItemProcessor(sfn.Pass_Jsonata(scope, jsii.String("CountStaleInChild"), &sfn.PassJsonataProps{
+		Comment: jsii.String("LastModified is read as an ISO 8601 time, or as epoch seconds."),
+		Outputs: `{% $count($states.input.Items[($type(LastModified) = "number" ? LastModified * 1000 : $toMillis(LastModified)) <= $states.input.BatchInput.cutoff]) %}`,
+	}), nil)
 	var dims []map[string]interface{}
 	for _, name := range []string{"Bucket", "Prefix"} {
 		dims = append(dims, map[string]interface{}{"Name": name, "Value": dimensions[name]})
 	}
+	stale := "$sum([0, $states.input.staleInChildren])"
 	put := metrics.Put(scope, "PutStaleObjectCount", []map[string]interface{}{{
-		"MetricName": StaleMetricName, "Dimensions": dims, "Value": "{% $stale %}", "Unit": "Count",
-	}}, map[string]interface{}{"staleObjects": "{% $stale %}", "pages": "{% $pages %}"})
-	more := sfn.Choice_Jsonata(scope, jsii.String("HasMorePages"), nil).
-		When(sfn.Condition_Jsonata(jsii.String(fmt.Sprintf("{%% $after != '' and $pages < %d %%}", maxPages))), list, nil).
-		Otherwise(put)
-	return sfn.Chain_Start(start).Next(list).Next(more)
+		"MetricName": StaleMetricName, "Dimensions": dims, "Value": "{% " + stale + " %}", "Unit": "Count",
+	}}, map[string]interface{}{"staleObjects": "{% " + stale + " %}"})
+	return sfn.Chain_Start(start).Next(count).Next(put)
 }

@@ -46,24 +46,30 @@ func TestStaleObjectsCheck_AlarmsOnStaleObjectsAndOnSilence(t *testing.T) {
 	assert.Equal(t, "rate(30 minutes)", rule["ScheduleExpression"])
 }
 
-func TestStaleObjectsCheck_ComparesLastModifiedWithTheConfiguredAgeAndBoundsThePaging(t *testing.T) {
+func TestStaleObjectsCheck_ComparesLastModifiedWithTheConfiguredAgeAcrossTheWholePrefix(t *testing.T) {
 	tpl := checkStack(t, awscdk.Duration_Hours(jsii.Number(6)))
 	def := tpl.StateMachineDefinition(t, "CheckStateMachine")
-	list := def.States["ListObjectsPage"]
-	assert.Contains(t, cdktest.JSON(list.Raw["Assign"]), `$toMillis(LastModified) \u003c= $toMillis($states.context.Execution.StartTime) - 21600000`)
-	assert.Equal(t, 250.0, list.Raw["Arguments"].(map[string]any)["MaxKeys"])
-	assert.Contains(t, cdktest.JSON(def.States["HasMorePages"].Choices), `$pages \u003c 40`)
-	for _, name := range []string{"ListObjectsPage", "PutStaleObjectCount"} {
-		require.NotEmpty(t, def.States[name].Retry, name)
-		assert.Equal(t, "FULL", def.States[name].Retry[0]["JitterStrategy"], name)
-	}
+	// GIVEN a check of objects older than 6 hours
+	assert.Contains(t, cdktest.JSON(def.States["StartCheck"].Raw["Output"]), `$toMillis($states.context.Execution.StartTime) - 21600000`)
+	// THEN a Distributed Map lists the whole prefix (no bound on pages) in Express children of 1,000 objects
+	count := def.States["CountStaleObjects"]
+	assert.Equal(t, "arn:REF:states:::s3:listObjectsV2", count.Raw["ItemReader"].(map[string]any)["Resource"])
+	assert.Contains(t, cdktest.JSON(count.Raw["ItemReader"]), `"Prefix":"landing/"`)
+	assert.Contains(t, cdktest.JSON(count.Raw["ItemBatcher"]), `"MaxItemsPerBatch":1000`)
+	assert.Contains(t, cdktest.JSON(count.Raw["ItemProcessor"]), `"ExecutionType":"EXPRESS"`)
+	assert.Contains(t, cdktest.JSON(count.Raw["ItemProcessor"]), `\u003c= $states.input.BatchInput.cutoff`)
+	// AND every failure of the count reaches no Catch: the execution fails, which alarms
+	assert.Nil(t, count.Raw["Catch"])
+	assert.Contains(t, cdktest.JSON(def.States["PutStaleObjectCount"].Arguments), `$sum([0, $states.input.staleInChildren])`)
+	require.NotEmpty(t, def.States["PutStaleObjectCount"].Retry)
+	assert.Equal(t, "FULL", def.States["PutStaleObjectCount"].Retry[0]["JitterStrategy"])
 }
 
 func TestStaleObjectsCheck_RoleListsTheBucketAndPutsOnlyItsOwnMetrics(t *testing.T) {
 	tpl := checkStack(t, nil)
 	policies := cdktest.JSON(tpl.Resources("AWS::IAM::Policy"))
 	assert.Contains(t, policies, `{"Action":"cloudwatch:PutMetricData","Condition":{"StringNotEquals":{"cloudwatch:namespace":"leadbridge"}},"Effect":"Deny","Resource":"*"}`)
-	assert.Contains(t, policies, `{"Action":"s3:ListBucket","Effect":"Allow","Resource":{"Fn::GetAtt":["Bucket83908E77","Arn"]}}`)
+	assert.Contains(t, policies, `"Action":"s3:ListBucket","Effect":"Allow","Resource":{"Fn::GetAtt":["Bucket83908E77","Arn"]}`)
 	assert.NotContains(t, policies, "s3:GetObject")
 }
 

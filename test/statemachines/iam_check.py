@@ -84,6 +84,12 @@ UNUSED_BY_DESIGN = {
     ("OrchestrationStateMachineDistributedMapPolicy", "states:DescribeExecution"): "as for the hand-off's Distributed Map.",
     ("OrchestrationStateMachineDistributedMapPolicy", "states:StopExecution"): "as for the hand-off's Distributed Map.",
     ("OrchestrationStateMachineDistributedMapPolicy", "states:RedriveExecution"): "as for the hand-off's Distributed Map.",
+    ("MissedRunCheckStateMachineDistributedMapPolicy", "states:DescribeExecution"): "as for the hand-off's Distributed Map.",
+    ("MissedRunCheckStateMachineDistributedMapPolicy", "states:StopExecution"): "as for the hand-off's Distributed Map.",
+    ("MissedRunCheckStateMachineDistributedMapPolicy", "states:RedriveExecution"): "as for the hand-off's Distributed Map.",
+    ("UnprocessedRunCheckStateMachineDistributedMapPolicy", "states:DescribeExecution"): "as for the hand-off's Distributed Map.",
+    ("UnprocessedRunCheckStateMachineDistributedMapPolicy", "states:StopExecution"): "as for the hand-off's Distributed Map.",
+    ("UnprocessedRunCheckStateMachineDistributedMapPolicy", "states:RedriveExecution"): "as for the hand-off's Distributed Map.",
     ("InboxBucketPolicy", "s3:AbortMultipartUpload"): "AppFlow's documented permissions on a destination bucket "
         "(AppFlow guide, s3.html); the fake writes rejected records with one PutObject.",
     ("InboxBucketPolicy", "s3:GetBucketAcl"): "AppFlow destination permission (AppFlow guide, s3.html).",
