@@ -123,6 +123,82 @@ func TestApp_AnyDeadLetterAlarmsAndAFailedGlueRunIsSentToTheAlarmTopic(t *testin
 	assert.Contains(t, cdktest.JSON(rule["Targets"]), "$.detail.jobRunId")
 }
 
+// alarmStates replays one data point per period (nil: none reported) through an
+// alarm of EvaluationPeriods periods, GreaterThanOrEqualToThreshold, with the
+// rules of the CloudWatch guide (alarms-and-missing-data): a missing point is
+// breaching, not breaching, or "ignore", which keeps the alarm's state; with
+// "missing", a window without any point is INSUFFICIENT_DATA.
+func alarmStates(props map[string]any, points []*float64) []string {
+	periods := int(props["EvaluationPeriods"].(float64))
+	threshold := props["Threshold"].(float64)
+	state, states := "INSUFFICIENT_DATA", []string{}
+	for i := range points {
+		window := points[max(0, i-periods+1) : i+1]
+		breaching, reported := 0, 0
+		for _, p := range window {
+			switch {
+			case p != nil:
+				reported++
+				if *p >= threshold {
+					breaching++
+				}
+			case props["TreatMissingData"] == "breaching":
+				breaching++
+			}
+		}
+		switch {
+		case breaching > 0 && breaching >= len(window):
+			state = "ALARM"
+		case reported > 0 || props["TreatMissingData"] == "notBreaching" || props["TreatMissingData"] == "breaching":
+			state = "OK"
+		case props["TreatMissingData"] == "ignore":
+		default:
+			state = "INSUFFICIENT_DATA"
+		}
+		states = append(states, state)
+	}
+	return states
+}
+
+func TestApp_DeadLetterAlarmsStayInAlarmWhileAMessageWaits(t *testing.T) {
+	// GIVEN five-minute data points of a dead-letter queue: idle and empty for a day (SQS reports
+	// nothing for a queue that is not active), then an event that could not start a run arrives and
+	// waits; SQS counts a queue active "for up to six hours if it contains any messages or if any
+	// action accesses it" (SQS guide, sqs-monitoring-using-cloudwatch), so after 6 hours it reports
+	// nothing again while the message still waits, until someone reads and deletes it.
+	one, zero := 1.0, 0.0
+	var points []*float64
+	phase := func(n int, v *float64) (from int) {
+		from = len(points)
+		for range n {
+			points = append(points, v)
+		}
+		return from
+	}
+	idle := phase(288, nil)
+	arrived := phase(72, &one)
+	phase(288, nil) // still waiting, no longer reported
+	handled := phase(12, &zero)
+	for _, stack := range allStacks(exampleApp(t)) {
+		tpl := cdktest.Synth(t, stack)
+		for id, a := range tpl.Resources("AWS::CloudWatch::Alarm") {
+			props := a["Properties"].(map[string]any)
+			if props["MetricName"] != "ApproximateNumberOfMessagesVisible" {
+				continue
+			}
+			// WHEN the alarm evaluates them
+			states := alarmStates(props, points)
+			// THEN it stays quiet while the queue is idle, alarms from the message's arrival for as
+			// long as it waits, and returns to OK only once the message is handled
+			assert.NotContains(t, states[idle:arrived], "ALARM", id)
+			for i, s := range states[arrived:handled] {
+				require.Equal(t, "ALARM", s, "%s: back to %s %d minutes after the message arrived", id, s, 5*i)
+			}
+			assert.Equal(t, "OK", states[len(states)-1], id)
+		}
+	}
+}
+
 func TestApp_EachSideHasADashboardOfItsOwnMetrics(t *testing.T) {
 	app := exampleApp(t)
 	want := map[string][]string{

@@ -38,7 +38,13 @@ func NewFreshnessAlarm(scope constructs.Construct, id string, successes awscloud
 
 // NewDeadLetterAlarm fires as soon as the queue holds a message: an event
 // EventBridge could not deliver in a day of retries, i.e. a run that did not
-// start. An empty queue reports 0 or, when idle, nothing, which is fine.
+// start. SQS reports a queue's metrics only while it is active, "for up to
+// six hours if it contains any messages or if any action accesses it" (SQS
+// guide, sqs-monitoring-using-cloudwatch): an idle empty queue reports
+// nothing, and so does a queue whose message has waited six hours. Missing
+// data therefore keeps the alarm's state (ignore): quiet while idle, in
+// ALARM from the message's arrival until reading or deleting it makes the
+// queue report again.
 func NewDeadLetterAlarm(scope constructs.Construct, id string, queue awssqs.IQueue, alarms *workflow.AlarmTopic, what string) awscloudwatch.Alarm {
 	alarm := awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String(what + " could not be started and its event is in dead-letter queue " + *queue.QueueName() +
@@ -49,7 +55,7 @@ func NewDeadLetterAlarm(scope constructs.Construct, id string, queue awssqs.IQue
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(1),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		TreatMissingData:   awscloudwatch.TreatMissingData_IGNORE,
 	})
 	alarms.Notify(alarm)
 	return alarm
