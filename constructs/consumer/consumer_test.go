@@ -206,6 +206,27 @@ func TestSalesforceFlow_UpsertsLeadsFromCuratedCSV(t *testing.T) {
 	assert.Equal(t, "OnDemand", flow["TriggerConfig"].(map[string]any)["TriggerType"])
 }
 
+func TestSalesforceFlow_ReadsAPrefixNoOtherFolderStartsWith(t *testing.T) {
+	// GIVEN every consumer construct, and the prefix the Salesforce flow reads ("curated", no slash)
+	tpl := consumerTemplate(t, nil)
+	text := cdktest.JSON(tpl)
+	prefix := tpl.Only(t, "AWS::AppFlow::Flow")["SourceFlowConfig"].(map[string]any)["SourceConnectorProperties"].(map[string]any)["S3"].(map[string]any)["BucketPrefix"].(string)
+	// WHEN the folders the templates name in the inbox bucket are gathered (policies, job arguments)
+	folders := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?:"/|s3://lb-sales-inbox/)([A-Za-z0-9_.-]+)(?:/|_\$folder\$)`).FindAllStringSubmatch(text, -1) {
+		folders[m[1]] = true
+	}
+	require.True(t, folders[prefix], "the curated folder itself is named: %v", folders)
+	require.Greater(t, len(folders), 5, "%v", folders)
+	// THEN none but the curated folder starts with the flow's prefix: read as a plain string prefix,
+	// it takes no other folder's files
+	for folder := range folders {
+		if folder != prefix {
+			assert.False(t, strings.HasPrefix(folder, prefix), "%s/ starts with the Salesforce flow's BucketPrefix %q", folder, prefix)
+		}
+	}
+}
+
 func TestSalesforceFlow_RejectsAnEmptyMapping(t *testing.T) {
 	err := cdktest.Recover(func() { consumerTemplate(t, &map[string]*string{}) })
 	require.Error(t, err)

@@ -281,12 +281,12 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 
 	nag.Suppress(role, true, nag.Suppression{
 		ID:     "AwsSolutions-IAM5",
-		Reason: "The job reads its script asset, inbox/* and errors/* (rows Salesforce refused), rewrites whole output folders (curated/*, curated-parquet/*, rejected/*, retry/*, quarantine/*), writes reports/*, writes its own /aws-glue log groups, and publishes metrics (PutMetricData has no resource-level permission; the statement is limited to the Glue namespace).",
+		Reason: "The job reads its script asset, inbox/* and errors/* (rows Salesforce refused), rewrites whole output folders (curated/*, parquet/*, rejected/*, retry/*, quarantine/*), writes reports/*, writes its own /aws-glue log groups, and publishes metrics (PutMetricData has no resource-level permission; the statement is limited to the Glue namespace).",
 		AppliesTo: []string{
 			"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", // the script asset (Asset.GrantRead)
 			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Resource::*",
 		},
-		AppliesToRegex: []string{`/^Resource::.*\/(inbox|errors|curated|curated-parquet|rejected|retry|quarantine|reports)\/\*$/g`, `/^Resource::arn:.*:(s3:::cdk-.*\/\*|log-group:\/aws-glue\/.*)$/g`},
+		AppliesToRegex: []string{`/^Resource::.*\/(inbox|errors|curated|parquet|rejected|retry|quarantine|reports)\/\*$/g`, `/^Resource::arn:.*:(s3:::cdk-.*\/\*|log-group:\/aws-glue\/.*)$/g`},
 	})
 	return &FilterJob{Construct: this, Job: job, Role: role, Script: script, JobName: p.JobName,
 		SecurityConfiguration: p.SecurityConfiguration, Key: p.Key}

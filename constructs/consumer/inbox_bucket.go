@@ -16,11 +16,13 @@ import (
 )
 
 // Prefixes of the inbox bucket. Each run has its own folder in all of them
-// but CuratedPrefix, which is the Salesforce flow's fixed source.
+// but CuratedPrefix, which is the Salesforce flow's fixed source. The flow
+// reads it as BucketPrefix "curated": should AppFlow match that as a plain
+// string prefix, no other folder may start with "curated" (a test checks).
 const (
 	SourcePrefix         = naming.InboxSourcePrefix // inbox/<run>/: written by the producer
 	CuratedPrefix        = "curated/"               // CSV for AppFlow, one run at a time
-	CuratedParquetPrefix = "curated-parquet/"       // curated-parquet/run_id=<run>/: for analytics
+	CuratedParquetPrefix = "parquet/"               // parquet/run_id=<run>/: the curated leads for analytics (no prefix starts like curated/)
 	RejectedPrefix       = "rejected/"              // rejected/run_id=<run>/: leads dropped, with the reason
 	ReportsPrefix        = "reports/"               // reports/<run>.json: the job's counts
 	ProcessedPrefix      = "processed/"             // processed/<run>/: curated CSV once loaded
