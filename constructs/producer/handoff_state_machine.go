@@ -44,7 +44,9 @@ type HandoffStateMachineProps struct {
 	// Timeout bounds one execution.
 	// Default: - 6 hours.
 	Timeout awscdk.Duration
-	// CopyConcurrency is how many objects are copied at once.
+	// CopyConcurrency is how many objects are copied at once: Express
+	// children of the copy Map at once, 10 objects at once in each (above 10,
+	// rounded up to a multiple of 10).
 	// Default: - 40.
 	CopyConcurrency *float64
 	// AlarmEmail is subscribed to the failed-execution alarm.
