@@ -430,8 +430,8 @@ func TestApp_LandingAndInboxAreWatchedForRunsLeftBehind(t *testing.T) {
 			if props["MetricName"] == "StaleObjects" {
 				found = true
 				assert.Contains(t, cdktest.JSON(props["Dimensions"]), `{"Name":"Prefix","Value":"`+watched[*stack.StackName()]+`"}`)
-				list := tpl.StateMachineDefinition(t, checks[*stack.StackName()]).States["ListObjectsPage"]
-				assert.Contains(t, cdktest.JSON(list.Raw), "- 86400000", "default age: one day")
+				start := tpl.StateMachineDefinition(t, checks[*stack.StackName()]).States["StartCheck"]
+				assert.Contains(t, cdktest.JSON(start.Raw), "- 86400000", "default age: one day")
 			}
 		}
 		assert.True(t, found, "%s has no stale-objects alarm", *stack.StackName())
