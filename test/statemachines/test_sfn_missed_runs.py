@@ -61,6 +61,20 @@ def test_check_counts_past_the_first_thousand_objects_and_finds_an_old_run_at_th
     assert check.reported()[-1] == len(FILES)
 
 
+def test_check_that_cannot_list_its_prefix_fails_and_reports_no_count(aws):
+    """A check that cannot finish must not report a count it did not make: its execution fails (the
+    failed-execution alarm) and the stale-objects alarm, which treats a missing report as breaching,
+    hears nothing."""
+    c = Consumer.deploy(aws, "sales", skip_types=("AWS::S3::Bucket",))   # the inbox cannot be listed
+    check = StaleObjectsCheck.of(aws, CONSUMER_STACKS["sales"], c.inbox)
+
+    ex = check.run()
+
+    assert ex.status == "FAILED", ex
+    assert "CountStaleObjects" in ex.entered and "PutStaleObjectCount" not in ex.entered, ex.entered
+    assert check.reported() == []
+
+
 @pytest.mark.parametrize("name", sorted(CONSUMER_STACKS))
 def test_run_never_processed_in_inbox_is_reported_then_processed_by_hand_as_the_runbook_says(aws, name):
     c = Consumer.deploy(aws, name)
