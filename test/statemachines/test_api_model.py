@@ -44,8 +44,11 @@ def _arguments(state: dict) -> dict:
 def test_a_misspelt_parameter_is_caught(machines):
     def edit(state):
         _arguments(state)["Bukcet"] = _arguments(state).pop("Bucket")
-    for m in machines:
-        found = _caught(m, lambda s: "Bucket" in _arguments(s), edit)
+    pick = lambda s: "Bucket" in _arguments(s)  # noqa: E731
+    with_bucket = _having(machines, pick)
+    assert len(with_bucket) == 3, "the hand-off and each orchestration (a stale-object check lists with an ItemReader)"
+    for m in with_bucket:
+        found = _caught(m, pick, edit)
         assert any("'Bukcet' is not a member of" in f for f in found), found
         assert any("required parameter 'Bucket'" in f for f in found), found
 
@@ -71,15 +74,20 @@ def test_an_error_no_service_raises_is_caught(machines):
 
 
 def test_a_misspelt_jsonata_result_path_is_caught(machines):
-    def edit(state):
-        state["Assign"] = {k: v.replace("$states.result.IsTruncated", "$states.result.IsTrunkated")
-                           for k, v in state["Assign"].items()}
-    pick = lambda s: "$states.result.IsTruncated" in repr(s.get("Assign"))  # noqa: E731
+    """No JSONata task reads its result today (the copies pass their input on): a read of the copy's
+    result is added, once spelt right (no finding) and once misspelt (caught)."""
+    def read(member):
+        def edit(state):
+            state["Assign"] = {"etag": "{% $states.result." + member + " %}"}
+        return edit
+    pick = lambda s: "CopySource" in s.get("Arguments", {})  # noqa: E731
     jsonata_machines = _having(machines, pick)
-    assert len(jsonata_machines) == 3, "a stale-object check per stack"
+    assert len(jsonata_machines) == 3, "the hand-off and each orchestration copy with JSONata"
     for m in jsonata_machines:
-        found = _caught(m, pick, edit)
-        assert any("JSONata reads $states.result.IsTrunkated: 'IsTrunkated' is not a member" in f for f in found), found
+        assert not any("CopyObjectResult" in f for f in _caught(m, pick, read("CopyObjectResult"))), m.label
+        found = _caught(m, pick, read("CopyObjectResulx"))
+        assert any("JSONata reads $states.result.CopyObjectResulx: 'CopyObjectResulx' is not a member" in f
+                   for f in found), found
 
 
 def test_a_choice_path_into_a_missing_result_member_is_caught(machines):
@@ -106,8 +114,11 @@ def test_a_choice_path_into_a_missing_result_member_is_caught(machines):
 def test_an_operation_the_service_lacks_is_caught(machines):
     def edit(state):
         state["Resource"] = state["Resource"].replace("listObjectsV2", "listObjectsV3")
-    for m in machines:
-        found = _caught(m, lambda s: s.get("Resource", "").endswith("s3:listObjectsV2"), edit)
+    pick = lambda s: s.get("Resource", "").endswith("s3:listObjectsV2")  # noqa: E731
+    listing = _having(machines, pick)
+    assert len(listing) == 3, "the hand-off and each orchestration"
+    for m in listing:
+        found = _caught(m, pick, edit)
         assert any("s3 has no operation 'listObjectsV3'" in f for f in found), found
 
 
