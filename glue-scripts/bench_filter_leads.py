@@ -1,19 +1,35 @@
-"""Benchmark filter_leads on 1,000,000 synthetic Marketo leads (local[2]). Not a test.
+"""Benchmark filter_leads against Spark's own floor on synthetic Marketo leads. Not a test.
 
-    .venv/bin/python glue-scripts/bench_filter_leads.py [--data-dir DIR] [--rows N] [--files F]
+    .venv/bin/python glue-scripts/bench_filter_leads.py [--rows N] [--files F] [--rounds R]
+        [--cores C] [--driver-memory M] [--data-dir DIR] [--as-job]
 
 Generates the leads with Spark itself (spark.range + hashes, so the same data every time) as
-F Parquet files under DIR/input, reusing them when DIR holds a marker from the same generator, then runs
-the job's own run() (read, curate, write CSV + Parquet + rejected + report) into DIR/out and
-prints one summary: rows read, rows/s for transform + write, and the shuffles (Exchange nodes)
-in the curated output's physical plan. With --as-job it also times the job as Glue starts it: a
-new process running filter_leads.py with the same arguments (Python, JVM and Spark start included),
-the figure the README's cost section turns into DPU-minutes.
+F Parquet files under DIR/input, reusing them when DIR holds a marker from the same generator.
+Then, in one Spark session (local[C]), it times R rounds of two things, alternating which goes
+first so that neither always runs on a colder JVM:
+
+  floor  what any job on this input must do: read it, write it once as CSV and once as Parquet,
+         nothing else;
+  job    the job's own run() with the arguments the orchestration passes (read, dedupe, label,
+         count, write curated CSV + Parquet, rejected, retry and quarantine, the report).
+
+It prints each timing with rows per second per core and the job/floor ratio, then, from Spark's
+event log, the peak memory of each (JVM heap, Spark's execution + storage memory, resident set;
+in local mode driver and executor are one JVM) and where the job's time goes per step of run()
+(filter_leads.step). The load average is printed with the figures: on a shared machine, compare
+ratios, not seconds.
+With --as-job it also times the job as Glue starts it: a new process running filter_leads.py
+with the same arguments (Python, JVM and Spark start included), the figure the README's cost
+section turns into DPU-minutes.
 """
 
 import argparse
+import glob
+import json
 import os
 import re
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,28 +105,121 @@ def count_shuffles(df):
     return len(re.findall(r"\bExchange\b", plan))
 
 
+def floor(spark, input_dir, out):
+    """Spark's floor on this input: read it, write it as CSV, read it, write it as Parquet."""
+    spark.sparkContext.setJobDescription("floor: read, write CSV")
+    spark.read.parquet(input_dir).write.mode("overwrite").option("header", "true").csv(
+        os.path.join(out, "floor_csv"))
+    spark.sparkContext.setJobDescription("floor: read, write Parquet")
+    spark.read.parquet(input_dir).write.mode("overwrite").parquet(os.path.join(out, "floor_parquet"))
+    spark.sparkContext.setJobDescription(None)
+
+
+class EventLog:
+    """What Spark's event log (JSON lines) says about each stage: the job description it ran
+    under (filter_leads.step), when it started, executor CPU and GC time, tasks, shuffle and
+    spill bytes, and the peak memory its executors reported (spark.eventLog.logStageExecutorMetrics;
+    in local mode the only executor is the driver JVM)."""
+
+    def __init__(self, path):
+        description_of_stage, self.jobs, self.stages, peaks = {}, [], [], {}
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                event = json.loads(line)
+                kind = event["Event"]
+                if kind == "SparkListenerJobStart":
+                    description = (event.get("Properties") or {}).get("spark.job.description") or "other"
+                    description_of_stage.update(dict.fromkeys(event["Stage IDs"], description))
+                    self.jobs.append({"id": event["Job ID"], "description": description,
+                                      "start": event["Submission Time"] / 1000})
+                elif kind == "SparkListenerJobEnd":
+                    job = next(job for job in self.jobs if job["id"] == event["Job ID"])
+                    job["end"] = event["Completion Time"] / 1000
+                elif kind == "SparkListenerStageExecutorMetrics":
+                    stage_peaks = peaks.setdefault(event["Stage ID"], {})
+                    for name, value in event["Executor Metrics"].items():
+                        stage_peaks[name] = max(stage_peaks.get(name, 0), value)
+                elif kind == "SparkListenerStageCompleted":
+                    info = event["Stage Info"]
+                    metrics = {a["Name"]: a.get("Value") or 0 for a in info.get("Accumulables", [])}
+                    self.stages.append({
+                        "id": info["Stage ID"], "start": info["Submission Time"] / 1000,
+                        "description": description_of_stage.get(info["Stage ID"], "other"),
+                        "cpu": metrics.get("internal.metrics.executorCpuTime", 0) / 1e9,
+                        "gc": metrics.get("internal.metrics.jvmGCTime", 0) / 1e3,
+                        "tasks": info["Number of Tasks"],
+                        "shuffle": metrics.get("internal.metrics.shuffle.write.bytesWritten", 0),
+                        "spill": metrics.get("internal.metrics.diskBytesSpilled", 0),
+                    })
+        for stage in self.stages:
+            stage["peaks"] = peaks.get(stage["id"], {})
+
+    def within(self, window):
+        start, end = window
+        return [stage for stage in self.stages if start <= stage["start"] <= end]
+
+    def peak_mib(self, window, *names):
+        """The largest sum of the named executor metrics any stage in `window` reported, in MiB."""
+        return max((sum(stage["peaks"].get(name, 0) for name in names) for stage in self.within(window)),
+                   default=0) / 2**20
+
+    def print_profile(self, window):
+        """Where the time went in `window`: wall seconds of the Spark jobs and their executor
+        CPU per job description; the rest is the driver (planning, listing files, Python)."""
+        start, end = window
+        walls = {}
+        for job in self.jobs:
+            if start <= job["start"] <= end and "end" in job:
+                walls[job["description"]] = walls.get(job["description"], 0.0) + job["end"] - job["start"]
+        print(f"  {'step':42} {'wall s':>7} {'cpu s':>7} {'gc s':>6} {'tasks':>6} "
+              f"{'shuffle MiB':>11} {'spill MiB':>9}")
+        for description, wall in walls.items():
+            stages = [stage for stage in self.within(window) if stage["description"] == description]
+            total = {key: sum(stage[key] for stage in stages) for key in ("cpu", "gc", "tasks", "shuffle", "spill")}
+            print(f"  {description:42} {wall:7.1f} {total['cpu']:7.1f} {total['gc']:6.1f} {total['tasks']:6} "
+                  f"{total['shuffle'] / 2**20:11.1f} {total['spill'] / 2**20:9.1f}")
+        print(f"  {'driver, outside Spark jobs':42} {end - start - sum(walls.values()):7.1f}")
+
+
+def load_average():
+    try:
+        return " ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir", default=os.path.join(tempfile.gettempdir(), "filter_leads_bench")
-    )
+    parser.add_argument("--data-dir", help="default: <tmp>/filter_leads_bench_<rows>")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=8, help="Parquet files the leads arrive in")
+    parser.add_argument("--rounds", type=int, default=2, help="floor and job, timed R times each")
+    parser.add_argument("--cores", type=int, default=2, help="local[C]")
+    parser.add_argument("--driver-memory", default="2g")
     parser.add_argument("--as-job", action="store_true", help="also time filter_leads.py in a new process")
     options = parser.parse_args()
 
+    data_dir = os.path.abspath(
+        options.data_dir or os.path.join(tempfile.gettempdir(), f"filter_leads_bench_{options.rows}"))
+    event_dir = os.path.join(data_dir, "events")
+    shutil.rmtree(event_dir, ignore_errors=True)
+    os.makedirs(event_dir)
     spark = (
-        SparkSession.builder.master("local[2]")
+        SparkSession.builder.master(f"local[{options.cores}]")
         .appName("filter_leads-bench")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", "2g")
+        .config("spark.driver.memory", options.driver_memory)
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.eventLog.enabled", "true")
+        .config("spark.eventLog.dir", event_dir)
+        .config("spark.eventLog.logStageExecutorMetrics", "true")
+        .config("spark.executor.processTreeMetrics.enabled", "true")
+        .config("spark.executor.metrics.pollingInterval", "100ms")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
 
-    data_dir = os.path.abspath(options.data_dir)
     input_dir = os.path.join(data_dir, "input")
     marker = os.path.join(data_dir, MARKER)
     wanted = f"version={GENERATOR_VERSION} rows={options.rows} files={options.files}\n"
@@ -124,43 +233,72 @@ def main():
         generated = f"generated in {time.perf_counter() - started:.1f}s"
 
     out = os.path.join(data_dir, "out")
+    # The arguments the orchestration passes (retry and quarantine included; no refusals pending).
     argv = [
         "--run_id", "bench",
         "--input_path", input_dir,
         "--curated_csv_path", os.path.join(out, "curated_csv"),
         "--curated_parquet_path", os.path.join(out, "curated_parquet"),
         "--rejected_path", os.path.join(out, "rejected"),
+        "--retry_path", os.path.join(out, "retry"),
+        "--quarantine_path", os.path.join(out, "quarantine"),
         "--report_path", os.path.join(out, "report.json"),
         "--lead_rules", DEFAULT_LEAD_RULES,
     ]
     args = fl.parse_args(argv)
-
-    # The plans the job executes, built the same way run() builds them.
     labeled = fl.label_leads(fl.read_leads(spark, input_dir), args["lead_rules"])
-    curated, _, _ = fl.split_labeled(labeled)
-    curated_shuffles = count_shuffles(curated)
-    # run() caches the labelled rows, so the report's count adds only its own small Exchange.
-    report_shuffles = count_shuffles(labeled.groupBy("reason").count()) - count_shuffles(labeled)
+    curated_shuffles = count_shuffles(fl.split_labeled(labeled)[0])
+    print(f"bench filter_leads: {options.rows:,} leads in {options.files} files, input {generated} "
+          f"({data_dir}); local[{options.cores}], driver memory {options.driver_memory}; "
+          f"shuffles (Exchange) in the curated output's plan: {curated_shuffles}", flush=True)
 
-    started = time.perf_counter()
-    report = fl.run(spark, args)  # prints the job's own log line
-    elapsed = time.perf_counter() - started
+    def timed(name, action):
+        load = load_average()
+        started = time.time()
+        action()
+        seconds = time.time() - started
+        print(f"  {name:5} {seconds:7.1f}s {options.rows / seconds / options.cores:10,.0f} rows/s/core"
+              f"   (load average before: {load})", flush=True)
+        return seconds, (started, started + seconds)
 
-    csv_files = [f for f in os.listdir(args["curated_csv_path"]) if f.endswith(".csv")]
-    print(
-        f"bench filter_leads: input {generated} ({data_dir}); read={report['read']} "
-        f"kept={report['kept']} in {elapsed:.1f}s = {report['read'] / elapsed:,.0f} rows/s "
-        f"(read + curate + write CSV/Parquet/rejected + report); "
-        f"shuffles (Exchange): curated plan={curated_shuffles}, report count +{report_shuffles}; "
-        f"csv files={len(csv_files)}"
-    )
+    runs = {"floor": [], "job": []}
+    actions = {"floor": lambda: floor(spark, input_dir, out), "job": lambda: fl.run(spark, args)}
+    for round_number in range(options.rounds):
+        print(f" round {round_number + 1}", flush=True)
+        order = ["floor", "job"] if round_number % 2 == 0 else ["job", "floor"]
+        for name in order:
+            runs[name].append(timed(name, actions[name]))
+        print(f"  job / floor = {runs['job'][-1][0] / runs['floor'][-1][0]:.2f}", flush=True)
+    app_id = spark.sparkContext.applicationId
     spark.stop()
+
+    (path,) = glob.glob(os.path.join(event_dir, f"{app_id}*"))
+    events = EventLog(path)
+    medians = {name: statistics.median(seconds for seconds, _ in timings) for name, timings in runs.items()}
+
+    def describe(name):
+        windows = [window for _, window in runs[name]]
+
+        def peak(*metrics):
+            return max(events.peak_mib(window, *metrics) for window in windows)
+
+        return (f"{name} {medians[name]:.1f}s ({options.rows / medians[name] / options.cores:,.0f} "
+                f"rows/s/core; peak JVM heap {peak('JVMHeapMemory'):,.0f} MiB, Spark execution+storage "
+                f"{peak('OnHeapExecutionMemory', 'OnHeapStorageMemory'):,.0f} MiB, "
+                f"RSS {peak('ProcessTreeJVMRSSMemory'):,.0f} MiB)")
+
+    print(f"bench filter_leads summary, {options.rows:,} leads, median of {options.rounds}: "
+          f"{describe('floor')}; {describe('job')}; job / floor = {medians['job'] / medians['floor']:.2f}; "
+          f"load average now {load_average()}")
+    print("where the job's time went, last round:")
+    events.print_profile(runs["job"][-1][1])
+
     if options.as_job:
         started = time.perf_counter()
         subprocess.run([sys.executable, fl.__file__, *argv], check=True, stdout=subprocess.DEVNULL,
-                       env={**os.environ, "PYSPARK_SUBMIT_ARGS": "--master local[2] --conf spark.ui.showConsoleProgress=false pyspark-shell"})
+                       env={**os.environ, "PYSPARK_SUBMIT_ARGS": f"--master local[{options.cores}] --conf spark.ui.showConsoleProgress=false pyspark-shell"})
         print(f"bench filter_leads as a job: {options.rows:,} leads in {options.files} files, "
-              f"{time.perf_counter() - started:.1f}s from process start to exit (local[2])")
+              f"{time.perf_counter() - started:.1f}s from process start to exit (local[{options.cores}])")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ import json
 import os
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -868,6 +869,17 @@ def _overwrite(df: DataFrame, path: str) -> None:
     df.write.mode("overwrite").options(**_NO_SUCCESS_FILE).parquet(path)
 
 
+@contextmanager
+def step(spark: SparkSession, name: str):
+    """Names the Spark jobs of one step of run(): Glue's Spark UI and the benchmark's profile
+    show where a run's time goes by these names."""
+    spark.sparkContext.setJobDescription(f"filter_leads: {name}")
+    try:
+        yield
+    finally:
+        spark.sparkContext.setJobDescription(None)
+
+
 def run(spark: SparkSession, args: dict) -> dict:
     """Read, curate, write every output and the report; return the report.
 
@@ -882,17 +894,22 @@ def run(spark: SparkSession, args: dict) -> dict:
     run_id = args["run_id"]
     max_rows = args["max_rows_per_file"]
     key = args["lead_rules"].upsert_key_column
-    retry, quarantine = pending_refusals(spark, args)
+    with step(spark, "read refused rows"):
+        retry, quarantine = pending_refusals(spark, args)
+    with step(spark, "read leads"):
+        leads = read_leads(spark, args["input_path"])
     # Cached once: the counts and all the writes read it instead of re-reading and re-sorting.
-    labeled = label_leads(read_leads(spark, args["input_path"]), args["lead_rules"], retry).persist()
+    labeled = label_leads(leads, args["lead_rules"], retry).persist()
     try:
-        report, max_row_bytes = tally(labeled, run_id)
+        with step(spark, "label and count"):
+            report, max_row_bytes = tally(labeled, run_id)
         if args.get("retry_path"):
-            if quarantine is None:
-                quarantine = labeled.sparkSession.createDataFrame([], QUARANTINE_SCHEMA)
-            report["quarantined"] = quarantine.count()
-            _overwrite(sent_again(labeled, key).coalesce(1), _join(args["retry_path"], f"run_id={run_id}"))
-            _overwrite(quarantine.coalesce(1), _join(args["quarantine_path"], f"run_id={run_id}"))
+            with step(spark, "write retry and quarantine"):
+                if quarantine is None:
+                    quarantine = labeled.sparkSession.createDataFrame([], QUARANTINE_SCHEMA)
+                report["quarantined"] = quarantine.count()
+                _overwrite(sent_again(labeled, key).coalesce(1), _join(args["retry_path"], f"run_id={run_id}"))
+                _overwrite(quarantine.coalesce(1), _join(args["quarantine_path"], f"run_id={run_id}"))
         curated, curated_parquet, rejected = split_labeled(labeled)
         # AppFlow reads each CSV file whole: bound every file by bytes, not only by rows.
         csv_rows = rows_per_csv_file(max_row_bytes, args["max_csv_file_bytes"], max_rows)
@@ -906,25 +923,28 @@ def run(spark: SparkSession, args: dict) -> dict:
         )
         rejected = rejected.coalesce(_partitions(rejected_rows, max_rows))
 
-        (
-            curated.write.mode("overwrite")
-            .options(**_NO_SUCCESS_FILE)
-            .option("header", "true")
-            .option("escape", '"')  # RFC 4180 quoting ("" inside quotes), not Spark's \"
-            .option("maxRecordsPerFile", csv_rows)
-            .csv(args["curated_csv_path"])
-        )
-        (
-            curated_parquet.write.mode("overwrite")
-            .options(**_NO_SUCCESS_FILE)
-            .option("maxRecordsPerFile", max_rows)
-            .parquet(_join(args["curated_parquet_path"], f"run_id={run_id}"))
-        )
-        (
-            rejected.write.mode("overwrite")
-            .options(**_NO_SUCCESS_FILE)
-            .parquet(_join(args["rejected_path"], f"run_id={run_id}"))
-        )
+        with step(spark, "write curated CSV"):
+            (
+                curated.write.mode("overwrite")
+                .options(**_NO_SUCCESS_FILE)
+                .option("header", "true")
+                .option("escape", '"')  # RFC 4180 quoting ("" inside quotes), not Spark's \"
+                .option("maxRecordsPerFile", csv_rows)
+                .csv(args["curated_csv_path"])
+            )
+        with step(spark, "write curated Parquet"):
+            (
+                curated_parquet.write.mode("overwrite")
+                .options(**_NO_SUCCESS_FILE)
+                .option("maxRecordsPerFile", max_rows)
+                .parquet(_join(args["curated_parquet_path"], f"run_id={run_id}"))
+            )
+        with step(spark, "write rejected"):
+            (
+                rejected.write.mode("overwrite")
+                .options(**_NO_SUCCESS_FILE)
+                .parquet(_join(args["rejected_path"], f"run_id={run_id}"))
+            )
     finally:
         labeled.unpersist()
 
