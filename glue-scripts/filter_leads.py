@@ -220,17 +220,16 @@ def _clean_string(column) -> F.Column:
     return F.when(trimmed != "", trimmed)
 
 
-def normalize_do_not_call(df: DataFrame) -> DataFrame:
-    """Add `DoNotCall` (boolean, null = unknown) and `DoNotCallRaw` (string), drop the source.
+def do_not_call_columns(df: DataFrame):
+    """(`DoNotCall`, `DoNotCallRaw`) for a select from `df`: the flag as boolean (null =
+    unknown) and as the string that arrived.
 
     Real exports carry the flag as boolean, number or string ("TRUE ", "0", "no"). Anything
     not recognisably true/false, and a missing column, is null: unknown is never "false".
     """
     source = _find_column(df, DO_NOT_CALL_COLUMN)
     if source is None:
-        return df.withColumn("DoNotCall", F.lit(None).cast("boolean")).withColumn(
-            "DoNotCallRaw", F.lit(None).cast("string")
-        )
+        return F.lit(None).cast("boolean"), F.lit(None).cast("string")
 
     column = F.col(f"`{source}`")
     data_type = df.schema[source].dataType
@@ -241,16 +240,7 @@ def normalize_do_not_call(df: DataFrame) -> DataFrame:
     else:
         text = F.lower(F.trim(column.cast("string")))
         flag = F.when(text.isin(TRUE_STRINGS), True).when(text.isin(FALSE_STRINGS), False)
-
-    raw = column.cast("string")
-    # Build the new columns before dropping the source: `DoNotCall` may be the source itself.
-    return (
-        df.withColumn("_dnc_flag", flag.cast("boolean"))
-        .withColumn("_dnc_raw", raw)
-        .drop(source)
-        .withColumnRenamed("_dnc_flag", "DoNotCall")
-        .withColumnRenamed("_dnc_raw", "DoNotCallRaw")
-    )
+    return flag.cast("boolean"), column.cast("string")
 
 
 def _updated_at(df: DataFrame, source: str) -> F.Column:
@@ -274,7 +264,7 @@ def standardize(df: DataFrame) -> DataFrame:
         noun = "column" if len(missing) == 1 else "columns"
         raise InputSchemaError(f"input is missing required {noun} {names}")
 
-    df = normalize_do_not_call(df)
+    do_not_call, do_not_call_raw = do_not_call_columns(df)
 
     def text(name):
         source = _find_column(df, name)
@@ -288,8 +278,8 @@ def standardize(df: DataFrame) -> DataFrame:
         text("lastName").alias("LastName"),
         text("email").alias("Email"),
         text("company").alias("Company"),
-        F.col("DoNotCall"),
-        F.col("DoNotCallRaw"),
+        do_not_call.alias("DoNotCall"),
+        do_not_call_raw.alias("DoNotCallRaw"),
         _updated_at(df, _find_column(df, "updatedAt")).alias("UpdatedAt"),
     )
 
@@ -375,6 +365,12 @@ def salesforce_length(column: F.Column) -> F.Column:
     return (F.octet_length(F.encode(column, "UTF-16BE")) / 2).cast("int")
 
 
+def longer_than(column: F.Column, limit: int) -> F.Column:
+    """salesforce_length(column) > limit, encoding only values of more than `limit` bytes: a
+    string never has more UTF-16 code units than UTF-8 bytes, so no shorter one is too long."""
+    return (F.octet_length(column) > limit) & (salesforce_length(column) > limit)
+
+
 def truncate_to_length(column: F.Column, limit: int) -> F.Column:
     """The first `limit` UTF-16 code units of a string, never half a surrogate pair, trailing
     spaces trimmed (a cut may end on one)."""
@@ -406,18 +402,18 @@ def field_checks(rules: LeadRules) -> list:
         if limit is None or column == "Email":
             continue
         value = F.col(column)
-        checks.append(FieldCheck(too_long_reason(column), column, salesforce_length(value) > limit,
+        checks.append(FieldCheck(too_long_reason(column), column, longer_than(value, limit),
                                  rules.too_long[column], truncate_to_length(value, limit)))
     if "Email" in rules.max_lengths:
         email = F.col("Email")
-        broken = ~email.rlike(SALESFORCE_EMAIL_PATTERN) | (
-            salesforce_length(email) > rules.max_lengths["Email"])
+        broken = ~email.rlike(SALESFORCE_EMAIL_PATTERN) | longer_than(email, rules.max_lengths["Email"])
         checks.append(FieldCheck(REASON_INVALID_EMAIL, "Email", broken, rules.invalid_email,
                                  F.lit(None).cast("string")))
     return checks
 
 
-def label_leads(leads_df: DataFrame, rules: LeadRules, retry_df: DataFrame = None) -> DataFrame:
+def label_leads(leads_df: DataFrame, rules: LeadRules, retry_df: DataFrame = None,
+                partitions: int = None) -> DataFrame:
     """Standardise, dedupe, give every row its one `reason` (null = kept), repair kept rows.
 
     `retry_df` (from `refused_rows()`, not quarantined) joins the run's leads before the dedupe:
@@ -429,11 +425,17 @@ def label_leads(leads_df: DataFrame, rules: LeadRules, retry_df: DataFrame = Non
     curated output, the rejected output and all counts from it without recomputing. Dropped
     rows keep their original values (the rejected output shows what arrived); kept rows carry
     the repaired values and one `_repaired_<reason>` flag per repair rule.
+
+    `partitions`: how many tasks the dedupe's shuffle runs (shuffle_partitions()); by default
+    spark.sql.shuffle.partitions.
     """
     key = rules.upsert_key_column
     leads = standardize(leads_df).withColumn(_ATTEMPTS, F.lit(0))
     if retry_df is not None:
         leads = leads.unionByName(retry_as_leads(retry_df))
+    if partitions:
+        # Hashed on the column the dedupe's window partitions by: the window shuffles no more.
+        leads = leads.repartition(partitions, key)
     marked = mark_superseded(leads, key)
     checks = field_checks(rules)
     reason = (
@@ -447,17 +449,20 @@ def label_leads(leads_df: DataFrame, rules: LeadRules, retry_df: DataFrame = Non
     for check in checks:
         if check.behaviour == DROP:
             reason = reason.when(check.broken, check.reason)
-    labeled = marked.withColumn(_REASON, reason).drop(_SUPERSEDED)
+    labeled = marked.select(*[c for c in marked.columns if c != _SUPERSEDED], reason.alias(_REASON))
 
-    for check in checks:
-        if check.behaviour == DROP:
-            continue
-        flag = _REPAIRED + check.reason
-        # The flag is computed from the value before the repair replaces it.
-        labeled = labeled.withColumn(
-            flag, F.coalesce(F.col(_REASON).isNull() & check.broken, F.lit(False))
-        ).withColumn(check.column, F.when(F.col(flag), check.repaired).otherwise(F.col(check.column)))
-    return labeled
+    # Few DataFrame steps: each one costs the driver an analysis of the whole plan. Every
+    # repair rule has a column of its own, so all flags are computed from the values before
+    # any repair replaces them, then all repairs are made at once.
+    repairs = [check for check in checks if check.behaviour != DROP]
+    labeled = labeled.withColumns({
+        _REPAIRED + check.reason: F.coalesce(F.col(_REASON).isNull() & check.broken, F.lit(False))
+        for check in repairs
+    })
+    return labeled.withColumns({
+        check.column: F.when(F.col(_REPAIRED + check.reason), check.repaired).otherwise(F.col(check.column))
+        for check in repairs
+    })
 
 
 def split_labeled(labeled: DataFrame):
@@ -557,7 +562,7 @@ def csv_row_bytes_bound() -> F.Column:
     total = F.lit(len(CURATED_COLUMNS))  # (columns - 1) commas and one "\n"
     for name in CURATED_COLUMNS:
         value = F.col(name).cast("string")
-        quotes = F.length(value) - F.length(F.regexp_replace(value, '"', ""))
+        quotes = F.length(value) - F.length(F.replace(value, F.lit('"')))
         total = total + F.coalesce(F.octet_length(value) + quotes + 2, F.lit(0))
     return total
 
@@ -592,7 +597,7 @@ def tally(labeled: DataFrame, run_id: str):
     rows = labeled.groupBy(_REASON).agg(
         F.count("*").alias("_rows"),
         F.sum((F.col(_ATTEMPTS) > 0).cast("int")).alias("_retried"),
-        F.max(csv_row_bytes_bound()).alias("_max_row_bytes"),
+        F.max(F.when(F.col(_REASON).isNull(), csv_row_bytes_bound())).alias("_max_row_bytes"),
         *[F.sum(F.col(flag).cast("int")).alias(flag) for flag in flags],
     ).collect()
     counts = {row[_REASON]: row["_rows"] for row in rows}
@@ -767,6 +772,21 @@ def read_by_schema(spark: SparkSession, path: str) -> DataFrame:
     return conform_schemas([_parquet_reader(spark).parquet(*group) for group in groups.values()])
 
 
+# Rows per task of the dedupe's shuffle: about 45 MB of shuffle files and 200 MB to sort and
+# cache (1,000,000 synthetic leads, make bench).
+ROWS_PER_TASK = 1_000_000
+
+
+def shuffle_partitions(rows: int, parallelism: int) -> int:
+    """Tasks for the dedupe of `rows` leads: one per ROWS_PER_TASK rows, at least one per core.
+
+    Its output is cached, and AQE does not resize the last shuffle of a cached plan (Spark 3.5
+    keeps spark.sql.shuffle.partitions for it): without this, 200 tasks ran every step after it,
+    over 800 tasks for a run of 20,000 leads.
+    """
+    return max(parallelism, -(-rows // ROWS_PER_TASK))
+
+
 def _partitions(rows: int, max_rows: int) -> int:
     return max(1, -(-rows // max_rows))
 
@@ -898,8 +918,10 @@ def run(spark: SparkSession, args: dict) -> dict:
         retry, quarantine = pending_refusals(spark, args)
     with step(spark, "read leads"):
         leads = read_leads(spark, args["input_path"])
+        # Counting Parquet rows reads only the files' footers.
+        partitions = shuffle_partitions(leads.count(), spark.sparkContext.defaultParallelism)
     # Cached once: the counts and all the writes read it instead of re-reading and re-sorting.
-    labeled = label_leads(leads, args["lead_rules"], retry).persist()
+    labeled = label_leads(leads, args["lead_rules"], retry, partitions).persist()
     try:
         with step(spark, "label and count"):
             report, max_row_bytes = tally(labeled, run_id)
@@ -907,15 +929,15 @@ def run(spark: SparkSession, args: dict) -> dict:
             with step(spark, "write retry and quarantine"):
                 if quarantine is None:
                     quarantine = labeled.sparkSession.createDataFrame([], QUARANTINE_SCHEMA)
-                report["quarantined"] = quarantine.count()
+                else:
+                    report["quarantined"] = quarantine.count()
                 _overwrite(sent_again(labeled, key).coalesce(1), _join(args["retry_path"], f"run_id={run_id}"))
                 _overwrite(quarantine.coalesce(1), _join(args["quarantine_path"], f"run_id={run_id}"))
         curated, curated_parquet, rejected = split_labeled(labeled)
         # AppFlow reads each CSV file whole: bound every file by bytes, not only by rows.
         csv_rows = rows_per_csv_file(max_row_bytes, args["max_csv_file_bytes"], max_rows)
-        # AQE does not coalesce the last shuffle of a cached plan (Spark 3.5 keeps its
-        # spark.sql.shuffle.partitions), so size the writes from the counts just taken:
-        # about one file of at most max_rows rows per task instead of 200 tiny files.
+        # The cached rows keep the dedupe's partitions; size the writes from the counts just
+        # taken: about one file of at most max_rows rows per task, not one per partition.
         curated = curated.coalesce(_partitions(report["kept"], csv_rows))
         curated_parquet = curated_parquet.coalesce(_partitions(report["kept"], max_rows))
         rejected_rows = sum(report["rejected"].values()) - report["rejected"].get(
@@ -953,10 +975,18 @@ def run(spark: SparkSession, args: dict) -> dict:
     return report
 
 
+# Spark settings the job runs with (main() sets them; the benchmark too). The labelled rows are
+# cached for a few reads within one run: compressing the cache took more CPU than any other
+# step of the job (README, "Filter job: speed and sizing").
+SPARK_CONF = {"spark.sql.inMemoryColumnarStorage.compressed": "false"}
+
+
 def main(argv=None) -> dict:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    spark = SparkSession.builder.appName("filter_leads").getOrCreate()
-    return run(spark, args)
+    builder = SparkSession.builder.appName("filter_leads")
+    for key, value in SPARK_CONF.items():
+        builder = builder.config(key, value)
+    return run(builder.getOrCreate(), args)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The pure transform: one rule per test, small inline DataFrames, no I/O."""
 
 import datetime as dt
+import re
 
 import pytest
 from pyspark.sql import Row
@@ -193,6 +194,18 @@ def test_superseded_duplicates_are_counted_but_not_written_as_rejected(leads):
     assert curated.count() == 1
     assert rejected.count() == 0
     assert report["rejected"] == {"superseded_duplicate": 1}
+
+
+def test_dedupe_in_the_partitions_the_job_sizes_labels_the_same_in_one_shuffle(leads):
+    # GIVEN several versions of each of five leads
+    df = leads([lead(id=str(i % 5), lastName=f"Version{i}", updatedAt=f"2024-05-0{1 + i % 9}T10:00:00Z")
+                for i in range(40)])
+    # WHEN labelled in the 3 partitions run() would size (shuffle_partitions) and in the default ones
+    sized = fl.label_leads(df, rules(), partitions=3)
+    plan = sized._jdf.queryExecution().executedPlan().toString()  # before it runs: one plan only
+    # THEN every row gets the same label, and the dedupe's window shuffles no more than that once
+    assertDataFrameEqual(sized, fl.label_leads(df, rules()))
+    assert len(re.findall(r"\bExchange\b", plan)) == 1, plan
 
 
 # --- Rule 4: mapping and Salesforce's required fields ----------------------------------------
