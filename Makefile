@@ -44,7 +44,7 @@ timed = start=$$(date +%s%N); $(2); ms=$$(( ($$(date +%s%N) - start) / 1000000 )
 # worker (one JVM). test/pytest_file_times.py prints the seconds per test file.
 PYTEST := PYTHONPATH=$(CURDIR)/test $(VENV)/bin/pytest -q -n auto --dist loadgroup -p pytest_file_times
 
-.PHONY: synth test test-quick test-go affected-scenarios lint test-python bench bench-synth deps clean bootstrap deploy diff recover example lint-workflows cost docs
+.PHONY: synth test test-quick test-go affected-scenarios lint test-python bench bench-filter-compare bench-synth deps clean bootstrap deploy diff recover example lint-workflows cost docs
 
 # require names the variables a target needs, e.g. $(call require,STACK PROFILE).
 require = $(foreach v,$(1),$(if $($(v)),,$(error $(v) is required, e.g. make $@ $(v)=...)))
@@ -135,12 +135,20 @@ test-python: $(VENV)/.installed
 	@java -version 2>&1 | grep -q 'version "17' || { echo "Java 17 is needed for the Spark tests (Glue 5.0 runs Java 17)"; exit 1; }
 	$(PYTEST) glue-scripts/tests test/statemachines test/docs
 
-## bench: Go benchmarks, the Glue transform on 1,000,000 synthetic leads, the job on the cost section's volume, whole runs of up to 100,000 objects (hours: run it in the background)
+## bench: Go benchmarks, the Glue job beside Spark's floor on 1,000,000 and 10,000,000 synthetic leads, the job on the cost section's volume, whole runs of up to 100,000 objects (hours: run it in the background)
 bench: synth $(VENV)/.installed node_modules/.installed
 	go test -run '^$$' -bench . -benchmem ./...
 	$(PY) glue-scripts/bench_filter_leads.py
+	$(PY) glue-scripts/bench_filter_leads.py --rows 10000000 --files 80 --rounds 1
 	$(PY) glue-scripts/bench_filter_leads.py --rows 10000 --files 20 --data-dir $${TMPDIR:-/tmp}/filter_leads_bench_10k --as-job
 	$(VENV)/bin/pytest -q -s test/statemachines/bench_run_cost.py
+
+## bench-filter-compare: the filter job beside its version at REF (default main) on 1,000,000 synthetic leads: times, and every output compared (exit 1 when one differs)
+REF ?= main
+bench-filter-compare: $(VENV)/.installed
+	@reference=$$(mktemp --suffix=.py); trap 'rm -f "$$reference"' EXIT; \
+	git show $(REF):glue-scripts/filter_leads.py > "$$reference"; \
+	$(PY) glue-scripts/bench_filter_leads.py --reference "$$reference" $(BENCH_ARGS)
 
 ## cost: rewrite the README's cost section from the pinned transitions and prices (test/statemachines/cost_section.py)
 cost: $(VENV)/.installed

@@ -1,7 +1,8 @@
 """Benchmark filter_leads against Spark's own floor on synthetic Marketo leads. Not a test.
 
     .venv/bin/python glue-scripts/bench_filter_leads.py [--rows N] [--files F] [--rounds R]
-        [--cores C] [--driver-memory M] [--data-dir DIR] [--as-job]
+        [--cores C] [--driver-memory M] [--data-dir DIR] [--keep-data] [--as-job]
+        [--reference SCRIPT]
 
 Generates the leads with Spark itself (spark.range + hashes, so the same data every time) as
 F Parquet files under DIR/input, reusing them when DIR holds a marker from the same generator.
@@ -21,10 +22,17 @@ ratios, not seconds.
 With --as-job it also times the job as Glue starts it: a new process running filter_leads.py
 with the same arguments (Python, JVM and Spark start included), the figure the README's cost
 section turns into DPU-minutes.
+With --reference SCRIPT (another version of filter_leads.py, e.g. from
+`git show main:glue-scripts/filter_leads.py`) it times that version's run() too, in the same
+rounds, and then compares every output of the two runs: the report, the curated CSV line by
+line, each Parquet output row by row. It exits 1 when one differs: the proof that a change
+made the job faster without changing what it writes (`make bench-filter-compare`).
+The data folder is deleted at the end unless --keep-data (10 M leads take about 2 GB).
 """
 
 import argparse
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -34,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -46,7 +55,7 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "tes
                        "default_lead_rules.json"), encoding="utf-8") as _rules:
     DEFAULT_LEAD_RULES = _rules.read().strip()
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 MARKER = "_BENCH_MARKER"
 
 TRUE_ENCODINGS = ["true", "TRUE", " 1", "Yes"]
@@ -54,7 +63,9 @@ FALSE_ENCODINGS = ["false", "False ", "0", "no"]
 
 
 def generate(spark, rows, files, folder):
-    """Deterministic leads: ~5% older duplicates, ~10% DNC true, ~2% null flag, mixed encodings.
+    """Deterministic leads: ~5% older duplicates, ~10% DNC true, ~2% null flag, mixed encodings,
+    and rows for each field rule: ~1% invalid e-mails, ~0.5% first names and ~0.5% companies
+    too long (accented letters, emoji cut on a surrogate pair), ~0.1% upsert keys too long.
 
     Row n is lead n, except every 20th row, which repeats lead n-1 with an older updatedAt.
     The flag is a string column (one Parquet file has one type), so encodings can mix.
@@ -64,6 +75,7 @@ def generate(spark, rows, files, folder):
     lead_id = F.when(is_dup, n - 1).otherwise(n)
     bucket = lambda salt: F.pmod(F.xxhash64(n, F.lit(salt)), F.lit(1000))  # noqa: E731
     flag_bucket, name_bucket, company_bucket = bucket(1), bucket(2), bucket(3)
+    email_bucket, first_bucket = bucket(4), bucket(5)
     encoding = (n % 4).cast("int")
 
     base = F.lit("2024-01-01 00:00:00").cast("timestamp")
@@ -81,14 +93,22 @@ def generate(spark, rows, files, folder):
         .when(name_bucket < 5, F.lit("  "))
         .otherwise(F.concat(F.lit("Last"), lead_id.cast("string")))
     )
-    company = F.when(company_bucket < 3, F.lit(None)).otherwise(
-        F.concat(F.lit("Company "), (lead_id % 5000).cast("string"))
+    company = (
+        F.when(company_bucket < 3, F.lit(None))
+        .when(company_bucket < 8, F.concat(F.lit("Company "), F.repeat(F.lit("\U0001F600"), 130)))
+        .otherwise(F.concat(F.lit("Company "), (lead_id % 5000).cast("string")))
     )
+    first_name = F.when(first_bucket < 5, F.concat(F.lit("Zoë"), F.repeat(F.lit("é"), 40))).otherwise(
+        F.concat(F.lit("First"), (lead_id % 997).cast("string")))
+    email = F.concat(F.lit("lead"), lead_id.cast("string"),
+                     F.when(email_bucket < 10, F.lit("@example")).otherwise(F.lit("@example.com")))
+    key = F.when(lead_id % 1000 == 7, F.concat(F.repeat(F.lit("9"), 80), lead_id.cast("string"))).otherwise(
+        lead_id.cast("string"))
 
     leads = spark.range(1, rows + 1, 1, numPartitions=files).select(
-        lead_id.cast("string").alias("id"),
-        F.concat(F.lit("lead"), lead_id.cast("string"), F.lit("@example.com")).alias("email"),
-        F.concat(F.lit("First"), (lead_id % 997).cast("string")).alias("firstName"),
+        key.alias("id"),
+        email.alias("email"),
+        first_name.alias("firstName"),
         last_name.alias("lastName"),
         company.alias("company"),
         F.date_format(base, "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("createdAt"),
@@ -188,6 +208,85 @@ def load_average():
         return "n/a"
 
 
+def load_job(path):
+    """filter_leads.py from `path` (e.g. an earlier version, `git show REV:glue-scripts/filter_leads.py`)
+    as a module of its own."""
+    spec = importlib.util.spec_from_file_location("filter_leads_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def job_argv(input_dir, out):
+    """The arguments the orchestration passes (retry and quarantine included; no refusals pending)."""
+    return [
+        "--run_id", "bench",
+        "--input_path", input_dir,
+        "--curated_csv_path", os.path.join(out, "curated_csv"),
+        "--curated_parquet_path", os.path.join(out, "curated_parquet"),
+        "--rejected_path", os.path.join(out, "rejected"),
+        "--retry_path", os.path.join(out, "retry"),
+        "--quarantine_path", os.path.join(out, "quarantine"),
+        "--report_path", os.path.join(out, "report.json"),
+        "--lead_rules", DEFAULT_LEAD_RULES,
+    ]
+
+
+@contextmanager
+def job_conf(spark, job):
+    """The job's own SPARK_CONF (main() starts its session with it), set for one run of it."""
+    conf = getattr(job, "SPARK_CONF", {})
+    before = {key: spark.conf.get(key, None) for key in conf}
+    for key, value in conf.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
+# Every output the job writes, under its output folder, and how to read it for a comparison.
+PARQUET_OUTPUTS = ["curated_parquet/run_id=bench", "rejected/run_id=bench", "retry/run_id=bench",
+                   "quarantine/run_id=bench"]
+
+
+def differences(spark, out, reference_out):
+    """What differs between the outputs of two runs on the same input: the report, the curated
+    CSV line by line (as bytes AppFlow reads), each Parquet output row by row with its schema.
+    Rows are compared as multisets: which file or which position a row lands in may differ."""
+    found = []
+    with open(os.path.join(out, "report.json")) as mine, open(os.path.join(reference_out, "report.json")) as theirs:
+        report, reference_report = json.load(mine), json.load(theirs)
+    if report != reference_report:
+        found.append(f"report: {report} != {reference_report}")
+
+    def compare(name, frame, reference_frame):
+        if frame.schema != reference_frame.schema:
+            found.append(f"{name}: schema {frame.schema.simpleString()} != {reference_frame.schema.simpleString()}")
+            return
+        extra, missing = frame.exceptAll(reference_frame).count(), reference_frame.exceptAll(frame).count()
+        if extra or missing:
+            found.append(f"{name}: {extra} rows only in this run, {missing} only in the reference")
+
+    def csv_lines(folder):
+        return spark.read.text(os.path.join(folder, "curated_csv"))
+
+    compare("curated CSV lines", csv_lines(out), csv_lines(reference_out))
+    for name in PARQUET_OUTPUTS:
+        compare(name, spark.read.parquet(os.path.join(out, name)),
+                spark.read.parquet(os.path.join(reference_out, name)))
+    return found
+
+
+def file_counts(out):
+    return ", ".join(f"{name.split('/')[0]} {len(glob.glob(os.path.join(out, name, 'part-*')))}"
+                     for name in ["curated_csv"] + PARQUET_OUTPUTS)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="default: <tmp>/filter_leads_bench_<rows>")
@@ -197,6 +296,10 @@ def main():
     parser.add_argument("--cores", type=int, default=2, help="local[C]")
     parser.add_argument("--driver-memory", default="2g")
     parser.add_argument("--as-job", action="store_true", help="also time filter_leads.py in a new process")
+    parser.add_argument("--reference", metavar="SCRIPT",
+                        help="another filter_leads.py (an earlier version): timed beside the job, and "
+                             "every output of the two compared; exits 1 when one differs")
+    parser.add_argument("--keep-data", action="store_true", help="keep the data folder (default: delete it)")
     options = parser.parse_args()
 
     data_dir = os.path.abspath(
@@ -233,20 +336,10 @@ def main():
         generated = f"generated in {time.perf_counter() - started:.1f}s"
 
     out = os.path.join(data_dir, "out")
-    # The arguments the orchestration passes (retry and quarantine included; no refusals pending).
-    argv = [
-        "--run_id", "bench",
-        "--input_path", input_dir,
-        "--curated_csv_path", os.path.join(out, "curated_csv"),
-        "--curated_parquet_path", os.path.join(out, "curated_parquet"),
-        "--rejected_path", os.path.join(out, "rejected"),
-        "--retry_path", os.path.join(out, "retry"),
-        "--quarantine_path", os.path.join(out, "quarantine"),
-        "--report_path", os.path.join(out, "report.json"),
-        "--lead_rules", DEFAULT_LEAD_RULES,
-    ]
+    argv = job_argv(input_dir, out)
     args = fl.parse_args(argv)
-    labeled = fl.label_leads(fl.read_leads(spark, input_dir), args["lead_rules"])
+    labeled = fl.label_leads(fl.read_leads(spark, input_dir), args["lead_rules"],
+                             partitions=fl.shuffle_partitions(options.rows, options.cores))
     curated_shuffles = count_shuffles(fl.split_labeled(labeled)[0])
     print(f"bench filter_leads: {options.rows:,} leads in {options.files} files, input {generated} "
           f"({data_dir}); local[{options.cores}], driver memory {options.driver_memory}; "
@@ -257,18 +350,31 @@ def main():
         started = time.time()
         action()
         seconds = time.time() - started
-        print(f"  {name:5} {seconds:7.1f}s {options.rows / seconds / options.cores:10,.0f} rows/s/core"
+        print(f"  {name:9} {seconds:7.1f}s {options.rows / seconds / options.cores:10,.0f} rows/s/core"
               f"   (load average before: {load})", flush=True)
         return seconds, (started, started + seconds)
 
-    runs = {"floor": [], "job": []}
-    actions = {"floor": lambda: floor(spark, input_dir, out), "job": lambda: fl.run(spark, args)}
+    def run_job(job, job_args):
+        with job_conf(spark, job):
+            job.run(spark, job_args)
+
+    actions = {"floor": lambda: floor(spark, input_dir, out), "job": lambda: run_job(fl, args)}
+    if options.reference:
+        reference = load_job(options.reference)
+        reference_out = os.path.join(data_dir, "reference_out")
+        reference_args = reference.parse_args(job_argv(input_dir, reference_out))
+        actions["reference"] = lambda: run_job(reference, reference_args)
+    runs = {name: [] for name in actions}
     for round_number in range(options.rounds):
         print(f" round {round_number + 1}", flush=True)
-        order = ["floor", "job"] if round_number % 2 == 0 else ["job", "floor"]
+        names = list(actions)
+        order = names[round_number % len(names):] + names[:round_number % len(names)]
         for name in order:
             runs[name].append(timed(name, actions[name]))
-        print(f"  job / floor = {runs['job'][-1][0] / runs['floor'][-1][0]:.2f}", flush=True)
+        print("  " + "; ".join(f"{name} / floor = {runs[name][-1][0] / runs['floor'][-1][0]:.2f}"
+                               for name in names if name != "floor"), flush=True)
+
+    found = differences(spark, out, reference_out) if options.reference else []
     app_id = spark.sparkContext.applicationId
     spark.stop()
 
@@ -288,10 +394,18 @@ def main():
                 f"RSS {peak('ProcessTreeJVMRSSMemory'):,.0f} MiB)")
 
     print(f"bench filter_leads summary, {options.rows:,} leads, median of {options.rounds}: "
-          f"{describe('floor')}; {describe('job')}; job / floor = {medians['job'] / medians['floor']:.2f}; "
-          f"load average now {load_average()}")
-    print("where the job's time went, last round:")
-    events.print_profile(runs["job"][-1][1])
+          + "; ".join(describe(name) for name in runs)
+          + "; " + "; ".join(f"{name} / floor = {medians[name] / medians['floor']:.2f}"
+                             for name in runs if name != "floor")
+          + f"; load average now {load_average()}")
+    for name in runs:
+        if name != "floor":
+            print(f"where the {name}'s time went, last round:")
+            events.print_profile(runs[name][-1][1])
+    if options.reference:
+        print(f"files written: job {file_counts(out)}; reference {file_counts(reference_out)}")
+        print("outputs compared with the reference (report, curated CSV lines, Parquet rows): "
+              + ("identical" if not found else "DIFFERENT\n  " + "\n  ".join(found)), flush=True)
 
     if options.as_job:
         started = time.perf_counter()
@@ -299,6 +413,10 @@ def main():
                        env={**os.environ, "PYSPARK_SUBMIT_ARGS": f"--master local[{options.cores}] --conf spark.ui.showConsoleProgress=false pyspark-shell"})
         print(f"bench filter_leads as a job: {options.rows:,} leads in {options.files} files, "
               f"{time.perf_counter() - started:.1f}s from process start to exit (local[{options.cores}])")
+    if not options.keep_data:
+        shutil.rmtree(data_dir)
+    if found:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
