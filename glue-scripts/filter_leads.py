@@ -562,7 +562,8 @@ def csv_row_bytes_bound() -> F.Column:
     total = F.lit(len(CURATED_COLUMNS))  # (columns - 1) commas and one "\n"
     for name in CURATED_COLUMNS:
         value = F.col(name).cast("string")
-        quotes = F.length(value) - F.length(F.replace(value, F.lit('"')))
+        # '"' is one byte: the bytes it takes are the quotes (octet_length() reads a stored size).
+        quotes = F.octet_length(value) - F.octet_length(F.replace(value, F.lit('"')))
         total = total + F.coalesce(F.octet_length(value) + quotes + 2, F.lit(0))
     return total
 
@@ -931,7 +932,10 @@ def run(spark: SparkSession, args: dict) -> dict:
                     quarantine = labeled.sparkSession.createDataFrame([], QUARANTINE_SCHEMA)
                 else:
                     report["quarantined"] = quarantine.count()
-                _overwrite(sent_again(labeled, key).coalesce(1), _join(args["retry_path"], f"run_id={run_id}"))
+                again = sent_again(labeled, key)
+                if not report["retried"]:
+                    again = again.limit(0)  # none to look for: no scan of the cached rows
+                _overwrite(again.coalesce(1), _join(args["retry_path"], f"run_id={run_id}"))
                 _overwrite(quarantine.coalesce(1), _join(args["quarantine_path"], f"run_id={run_id}"))
         curated, curated_parquet, rejected = split_labeled(labeled)
         # AppFlow reads each CSV file whole: bound every file by bytes, not only by rows.
