@@ -139,7 +139,7 @@ test-python: $(VENV)/.installed
 bench: synth $(VENV)/.installed node_modules/.installed
 	go test -run '^$$' -bench . -benchmem ./...
 	$(PY) glue-scripts/bench_filter_leads.py
-	$(PY) glue-scripts/bench_filter_leads.py --rows 10000000 --files 80 --rounds 1
+	$(PY) glue-scripts/bench_filter_leads.py --rows 10000000 --files 80 --rounds 1 --driver-memory 4g
 	$(PY) glue-scripts/bench_filter_leads.py --rows 10000 --files 20 --data-dir $${TMPDIR:-/tmp}/filter_leads_bench_10k --as-job
 	$(VENV)/bin/pytest -q -s test/statemachines/bench_run_cost.py
 

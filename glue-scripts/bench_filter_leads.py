@@ -256,8 +256,9 @@ PARQUET_OUTPUTS = ["curated_parquet/run_id=bench", "rejected/run_id=bench", "ret
 
 def differences(spark, out, reference_out):
     """What differs between the outputs of two runs on the same input: the report, the curated
-    CSV line by line (as bytes AppFlow reads), each Parquet output row by row with its schema.
-    Rows are compared as multisets: which file or which position a row lands in may differ."""
+    CSV line by line (as AppFlow reads the bytes; one header per file), each Parquet output row
+    by row with its schema. Rows are compared as multisets: which file or which position a row
+    lands in may differ, and so may the number of files (the tests check each file's bounds)."""
     found = []
     with open(os.path.join(out, "report.json")) as mine, open(os.path.join(reference_out, "report.json")) as theirs:
         report, reference_report = json.load(mine), json.load(theirs)
@@ -272,8 +273,16 @@ def differences(spark, out, reference_out):
         if extra or missing:
             found.append(f"{name}: {extra} rows only in this run, {missing} only in the reference")
 
+    header = ",".join(fl.CURATED_COLUMNS)
+
     def csv_lines(folder):
-        return spark.read.text(os.path.join(folder, "curated_csv"))
+        """The data lines of the curated CSV; every file must start with the header."""
+        files = sorted(glob.glob(os.path.join(folder, "curated_csv", "part-*")))
+        for path in files:
+            with open(path, encoding="utf-8") as handle:
+                if handle.readline().rstrip("\n") != header:
+                    found.append(f"{path}: the first line is not the header")
+        return spark.read.text(files).filter(F.col("value") != header)
 
     compare("curated CSV lines", csv_lines(out), csv_lines(reference_out))
     for name in PARQUET_OUTPUTS:
