@@ -20,6 +20,7 @@ import (
 	"github.com/leadbridge/leadbridge/constructs/consumer"
 	"github.com/leadbridge/leadbridge/constructs/monitoring"
 	"github.com/leadbridge/leadbridge/constructs/producer"
+	"github.com/leadbridge/leadbridge/internal/databucket"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/naming"
 )
@@ -47,8 +48,12 @@ type Producer struct {
 	Account string  `json:"account"`
 	Region  string  `json:"region"`
 	Marketo Marketo `json:"marketo"`
-	// ArchiveRetentionDays is how long handed-off files stay in archive/. Default: 365.
-	ArchiveRetentionDays *int `json:"archiveRetentionDays"`
+	// RawRunsRetentionDays is how long a run's files stay in landing/ and
+	// archive/. Default: databucket.DefaultRawRunsDays (365).
+	RawRunsRetentionDays *int `json:"rawRunsRetentionDays"`
+	// ReportsRetentionDays is how long the hand-off's map results stay in
+	// map-results/. Default: databucket.DefaultReportsDays (90).
+	ReportsRetentionDays *int `json:"reportsRetentionDays"`
 	// AlarmEmail receives failed-execution alarms. Default: no subscription.
 	AlarmEmail string `json:"alarmEmail"`
 	// AlarmTopicArn is an existing SNS topic in the same region, of any
@@ -98,8 +103,18 @@ type Consumer struct {
 	FilterJob  FilterJob  `json:"filterJob"`
 	// EventArchiveRetentionDays keeps hand-off events for replay. Default: 30.
 	EventArchiveRetentionDays *int `json:"eventArchiveRetentionDays"`
-	// ArchiveRetentionDays is how long processed files stay in archive/. Default: 365.
-	ArchiveRetentionDays *int   `json:"archiveRetentionDays"`
+	// RawRunsRetentionDays is how long a run's files stay in inbox/ and
+	// archive/. Default: databucket.DefaultRawRunsDays (365).
+	RawRunsRetentionDays *int `json:"rawRunsRetentionDays"`
+	// SentRetentionDays is how long what was sent to Salesforce stays in
+	// curated/, curated-parquet/ and processed/. Default: databucket.DefaultSentDays (90).
+	SentRetentionDays *int `json:"sentRetentionDays"`
+	// RefusedRetentionDays is how long refused rows stay in rejected/,
+	// retry/, quarantine/ and errors/. Default: databucket.DefaultRefusedDays (90).
+	RefusedRetentionDays *int `json:"refusedRetentionDays"`
+	// ReportsRetentionDays is how long run reports and map results stay in
+	// reports/ and map-results/. Default: databucket.DefaultReportsDays (90).
+	ReportsRetentionDays *int   `json:"reportsRetentionDays"`
 	AlarmEmail           string `json:"alarmEmail"`
 	AlarmTopicArn        string `json:"alarmTopicArn"`
 	// StaleAfterHours is the age at which an object under inbox/ counts as a
@@ -200,7 +215,8 @@ func (d *Deployment) applyDefaults() {
 	if m.Fields == nil {
 		m.Fields = append([]string(nil), producer.DefaultMarketoFields...)
 	}
-	setDefaultInt(&d.Producer.ArchiveRetentionDays, 365)
+	setDefaultInt(&d.Producer.RawRunsRetentionDays, databucket.DefaultRawRunsDays)
+	setDefaultInt(&d.Producer.ReportsRetentionDays, databucket.DefaultReportsDays)
 	setDefaultInt(&d.Producer.StaleAfterHours, 24)
 	scheduleHours := validate.ScheduleHours(m.Schedule)
 	setDefaultInt(&d.Producer.FreshnessHours, scheduleHours+producerFreshnessMargin)
@@ -217,7 +233,10 @@ func (d *Deployment) applyDefaults() {
 		setDefaultInt(&c.FilterJob.NumberOfWorkers, 2)
 		setDefaultInt(&c.FilterJob.TimeoutMinutes, 60)
 		setDefaultInt(&c.EventArchiveRetentionDays, 30)
-		setDefaultInt(&c.ArchiveRetentionDays, 365)
+		setDefaultInt(&c.RawRunsRetentionDays, databucket.DefaultRawRunsDays)
+		setDefaultInt(&c.SentRetentionDays, databucket.DefaultSentDays)
+		setDefaultInt(&c.RefusedRetentionDays, databucket.DefaultRefusedDays)
+		setDefaultInt(&c.ReportsRetentionDays, databucket.DefaultReportsDays)
 		setDefaultInt(&c.StaleAfterHours, 24)
 		setDefaultInt(&c.FreshnessHours, scheduleHours+consumerFreshnessMargin)
 		setDefaultInt(&c.Salesforce.MaxLoadAttempts, consumer.DefaultMaxLoadAttempts)
@@ -249,7 +268,8 @@ func (d *Deployment) Validate() error {
 		_, err := producer.ParseFirstExecutionFrom("producer.marketo.firstExecutionFrom", p.Marketo.FirstExecutionFrom)
 		add(err)
 	}
-	add(positive("producer.archiveRetentionDays", p.ArchiveRetentionDays))
+	add(retentionDays("producer.rawRunsRetentionDays", p.RawRunsRetentionDays))
+	add(retentionDays("producer.reportsRetentionDays", p.ReportsRetentionDays))
 	add(email("producer.alarmEmail", p.AlarmEmail))
 	add(topicArn("producer.alarmTopicArn", p.AlarmTopicArn, p.Region))
 	add(staleAfter("producer.staleAfterHours", p.StaleAfterHours))
@@ -284,7 +304,10 @@ func (d *Deployment) Validate() error {
 		}
 		add(consumer.ValidateJobSizing(key+".filterJob", c.FilterJob.WorkerType, float64(*c.FilterJob.NumberOfWorkers), float64(*c.FilterJob.TimeoutMinutes)))
 		add(positive(key+".eventArchiveRetentionDays", c.EventArchiveRetentionDays))
-		add(positive(key+".archiveRetentionDays", c.ArchiveRetentionDays))
+		add(retentionDays(key+".rawRunsRetentionDays", c.RawRunsRetentionDays))
+		add(retentionDays(key+".sentRetentionDays", c.SentRetentionDays))
+		add(retentionDays(key+".refusedRetentionDays", c.RefusedRetentionDays))
+		add(retentionDays(key+".reportsRetentionDays", c.ReportsRetentionDays))
 		add(email(key+".alarmEmail", c.AlarmEmail))
 		add(topicArn(key+".alarmTopicArn", c.AlarmTopicArn, c.Region))
 		add(staleAfter(key+".staleAfterHours", c.StaleAfterHours))
@@ -346,6 +369,11 @@ func positive(key string, n *int) error {
 		return fmt.Errorf("%s must be at least 1, got %d", key, *n)
 	}
 	return nil
+}
+
+// retentionDays checks a retention key as the bucket constructs check their props.
+func retentionDays(key string, days *int) error {
+	return databucket.ValidateRetentionDays(key, float64(*days))
 }
 
 func email(key, value string) error {
@@ -410,15 +438,21 @@ var (
 	salesforceKeys = keySet{"connectorProfile": nil, "idField": nil, "fieldMapping": nil, "fieldLengths": nil, "maxLoadAttempts": nil}
 	rulesKeys      = keySet{"tooLong": nil, "invalidEmail": nil}
 	filterJobKeys  = keySet{"workerType": nil, "numberOfWorkers": nil, "timeoutMinutes": nil}
-	producerKeys   = keySet{"account": nil, "region": nil, "marketo": marketoKeys, "archiveRetentionDays": nil, "alarmEmail": nil,
-		"alarmTopicArn": nil, "staleAfterHours": nil, "freshnessHours": nil}
+	producerKeys   = keySet{"account": nil, "region": nil, "marketo": marketoKeys, "rawRunsRetentionDays": nil, "reportsRetentionDays": nil,
+		"alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil, "freshnessHours": nil}
 	consumerKeys = keySet{
 		"name": nil, "account": nil, "region": nil, "salesforce": salesforceKeys, "rules": rulesKeys, "filterJob": filterJobKeys,
-		"eventArchiveRetentionDays": nil, "archiveRetentionDays": nil, "alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil,
-		"freshnessHours": nil,
+		"eventArchiveRetentionDays": nil, "rawRunsRetentionDays": nil, "sentRetentionDays": nil, "refusedRetentionDays": nil,
+		"reportsRetentionDays": nil, "alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil, "freshnessHours": nil,
 	}
 	deploymentKeys = keySet{SchemaKey: nil, "project": nil, "producer": producerKeys, "consumers": keySet{listMarker: consumerKeys}}
 )
+
+// renamedKeys are keys of earlier versions, with what replaced them, so that
+// an existing file is told what to change.
+var renamedKeys = map[string]string{
+	"archiveRetentionDays": "rawRunsRetentionDays (landing/ or inbox/ and archive/; see the README's Personal data section)",
+}
 
 // unknownKeys walks the decoded JSON against the allowed keys, so a typo is
 // reported with its full path instead of being silently ignored.
@@ -448,6 +482,10 @@ func unknownKeys(value any, allowed keySet, path string) []error {
 	for _, k := range slices.Sorted(maps.Keys(object)) {
 		full := strings.TrimPrefix(path+"."+k, ".")
 		sub, known := allowed[k]
+		if now, renamed := renamedKeys[k]; !known && renamed {
+			errs = append(errs, fmt.Errorf("%s is not a known key: it is now %s", full, now))
+			continue
+		}
 		if !known {
 			errs = append(errs, fmt.Errorf("%s is not a known key (known: %s)", full, knownList(allowed)))
 			continue

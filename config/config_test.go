@@ -35,6 +35,9 @@ func TestDefaults_AreAppliedToAMinimalConfig(t *testing.T) {
 	assert.Equal(t, 24, *d.Consumers[0].StaleAfterHours)
 	assert.Equal(t, 3, *d.Consumers[0].Salesforce.MaxLoadAttempts)
 	assert.Empty(t, d.Consumers[0].AlarmTopicArn)
+	assert.Equal(t, []int{365, 90}, []int{*d.Producer.RawRunsRetentionDays, *d.Producer.ReportsRetentionDays})
+	c := d.Consumers[0]
+	assert.Equal(t, []int{365, 90, 90, 90}, []int{*c.RawRunsRetentionDays, *c.SentRetentionDays, *c.RefusedRetentionDays, *c.ReportsRetentionDays})
 }
 
 const minimal = `{
@@ -106,6 +109,12 @@ func TestParse_RejectsBadConfigurationWithOneLineNamingKeyAndValue(t *testing.T)
 			`producer.alarmTopicArn "arn:aws:sns:us-east-1:444444444444:alarms" is in region us-east-1: alarms can only publish to a topic in their own region eu-west-1`},
 		"stale age 0": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s"}, "staleAfterHours": 0`),
 			`consumers[0].staleAfterHours must be from 1 to 720, got 0`},
+		"retention of no days": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s"}, "sentRetentionDays": 0`),
+			`consumers[0].sentRetentionDays must be a whole number of days from 1 to 36500, got 0`},
+		"retention of a century and a day": {edit(`"connectorProfile": "m"}`, `"connectorProfile": "m"}, "rawRunsRetentionDays": 36501`),
+			`producer.rawRunsRetentionDays must be a whole number of days from 1 to 36500, got 36501`},
+		"retention key of an earlier version": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s"}, "archiveRetentionDays": 365`),
+			`consumers[0].archiveRetentionDays is not a known key: it is now rawRunsRetentionDays`},
 		"no load attempts": {edit(`"connectorProfile": "s"}`, `"connectorProfile": "s", "maxLoadAttempts": 0}`),
 			`consumers[0].salesforce.maxLoadAttempts must be a whole number from 1 to 10, got 0`},
 	}

@@ -405,3 +405,29 @@ func TestInboxBucket_RejectsARoleOutsideTheProducerAccount(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, `InboxBucket: HandoffRoleArn "arn:aws:iam::999999999999:role/lb-handoff" must be a role of ProducerAccount "111111111111"`, err.Error())
 }
+
+func TestInboxBucket_ExpiresEveryFolderByItsClassOfData(t *testing.T) {
+	// GIVEN an inbox that keeps what was sent 7 days and refused rows 14
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("222222222222"), Region: jsii.String("eu-west-1")},
+	})
+	consumer.NewInboxBucket(stack, jsii.String("Inbox"), &consumer.InboxBucketProps{
+		BucketName: jsii.String("lb-sales-inbox"), ProducerAccount: jsii.String("111111111111"), HandoffRoleArn: jsii.String(handoffRole),
+		SentRetentionDays: jsii.Number(7), RefusedRetentionDays: jsii.Number(14),
+	})
+	// THEN every folder the pipeline writes expires, by its class, the others by their defaults
+	expiry := map[string]float64{}
+	for _, b := range cdktest.Synth(t, stack).VersionedBuckets() {
+		for _, r := range cdktest.LifecycleRules(b) {
+			if r.Prefix != "" {
+				expiry[r.Prefix] = r.ExpirationInDays
+			}
+		}
+	}
+	assert.Equal(t, map[string]float64{
+		consumer.SourcePrefix: 365, consumer.ArchivePrefix: 365,
+		consumer.CuratedPrefix: 7, consumer.CuratedParquetPrefix: 7, consumer.ProcessedPrefix: 7,
+		consumer.RejectedPrefix: 14, consumer.RetryPrefix: 14, consumer.QuarantinePrefix: 14, consumer.ErrorsPrefix: 14,
+		consumer.ReportsPrefix: 90, "map-results/": 90,
+	}, expiry)
+}

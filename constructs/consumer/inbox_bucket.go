@@ -42,9 +42,25 @@ type InboxBucketProps struct {
 	ProducerAccount *string
 	// HandoffRoleArn is that role; trusted by name so that it need not exist yet.
 	HandoffRoleArn *string
-	// ArchiveRetentionDays is how long files stay under archive/.
-	// Default: - 365 days.
-	ArchiveRetentionDays *float64
+	// RawRunsRetentionDays is how long an object of a run stays under inbox/
+	// or archive/ (a run never processed expires too).
+	// Default: - databucket.DefaultRawRunsDays (365).
+	RawRunsRetentionDays *float64
+	// SentRetentionDays is how long what was sent to Salesforce stays under
+	// curated/, curated-parquet/ and processed/. The next run's retry reads
+	// the rows Salesforce refused from curated-parquet/ of the run that sent them.
+	// Default: - databucket.DefaultSentDays (90).
+	SentRetentionDays *float64
+	// RefusedRetentionDays is how long rows the filter job dropped or
+	// Salesforce refused stay under rejected/, retry/, quarantine/ and errors/
+	// (AppFlow's error records). A retry marker older than that expires with
+	// the rows it names.
+	// Default: - databucket.DefaultRefusedDays (90).
+	RefusedRetentionDays *float64
+	// ReportsRetentionDays is how long run reports and Distributed Map
+	// results stay under reports/ and map-results/.
+	// Default: - databucket.DefaultReportsDays (90).
+	ReportsRetentionDays *float64
 	// RemovalPolicy of the bucket and its access log bucket.
 	// Default: - RETAIN: leads are business data.
 	RemovalPolicy awscdk.RemovalPolicy
@@ -62,10 +78,22 @@ func (p *InboxBucketProps) validate() error {
 		validate.RequiredStrings(map[string]*string{"BucketName": p.BucketName, "ProducerAccount": p.ProducerAccount, "HandoffRoleArn": p.HandoffRoleArn}),
 		ValidateProducerTrust(p.ProducerAccount, p.HandoffRoleArn),
 	}
-	if p.ArchiveRetentionDays != nil {
-		errs = append(errs, validate.Range("ArchiveRetentionDays", *p.ArchiveRetentionDays, 1, 36500))
-	}
+	errs = append(errs, databucket.ValidateRetention(map[string]*float64{
+		"RawRunsRetentionDays": p.RawRunsRetentionDays, "SentRetentionDays": p.SentRetentionDays,
+		"RefusedRetentionDays": p.RefusedRetentionDays, "ReportsRetentionDays": p.ReportsRetentionDays,
+	}))
 	return errors.Join(errs...)
+}
+
+// retention is what the inbox bucket holds, class by class: every prefix
+// the producer, the filter job, AppFlow and the orchestration write.
+func (p *InboxBucketProps) retention() []databucket.Retention {
+	return []databucket.Retention{
+		{Class: databucket.RawRuns, Prefixes: []string{SourcePrefix, ArchivePrefix}, Days: databucket.DaysOr(p.RawRunsRetentionDays, databucket.DefaultRawRunsDays)},
+		{Class: databucket.Sent, Prefixes: []string{CuratedPrefix, CuratedParquetPrefix, ProcessedPrefix}, Days: databucket.DaysOr(p.SentRetentionDays, databucket.DefaultSentDays)},
+		{Class: databucket.Refused, Prefixes: []string{RejectedPrefix, RetryPrefix, QuarantinePrefix, ErrorsPrefix}, Days: databucket.DaysOr(p.RefusedRetentionDays, databucket.DefaultRefusedDays)},
+		{Class: databucket.Reports, Prefixes: []string{ReportsPrefix, databucket.MapResultsPrefix}, Days: databucket.DaysOr(p.ReportsRetentionDays, databucket.DefaultReportsDays)},
+	}
 }
 
 var roleArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
@@ -98,10 +126,9 @@ func NewInboxBucket(scope constructs.Construct, id *string, props *InboxBucketPr
 	validate.Must("InboxBucket", props.validate())
 	this := constructs.NewConstruct(scope, id)
 	bucket, logs := databucket.NewBuckets(this, &databucket.Props{
-		BucketName:           props.BucketName,
-		ArchivePrefix:        jsii.String(ArchivePrefix),
-		ArchiveRetentionDays: props.ArchiveRetentionDays,
-		RemovalPolicy:        props.RemovalPolicy,
+		BucketName:    props.BucketName,
+		Retention:     props.retention(),
+		RemovalPolicy: props.RemovalPolicy,
 	})
 	GrantInboxAccess(bucket, props.ProducerAccount, props.HandoffRoleArn)
 	return &InboxBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}

@@ -59,10 +59,22 @@ type ConsumerProps struct {
 	// ConsumerTarget must name it.
 	// Default: - a new bucket named naming.InboxBucketName: SSE-S3, TLS only, versioned, access logs, retained.
 	ExistingInboxBucket awss3.IBucket
-	// ArchiveRetentionDays is how long processed runs stay under archive/ of
-	// the new inbox bucket (not used with ExistingInboxBucket).
-	// Default: - 365 days.
-	ArchiveRetentionDays *float64
+	// RawRunsRetentionDays is how long an object of a run stays under inbox/
+	// or archive/ of the new inbox bucket (not used with ExistingInboxBucket).
+	// Default: - databucket.DefaultRawRunsDays (365).
+	RawRunsRetentionDays *float64
+	// SentRetentionDays is how long what was sent to Salesforce stays under
+	// curated/, curated-parquet/ and processed/ of the new inbox bucket.
+	// Default: - databucket.DefaultSentDays (90).
+	SentRetentionDays *float64
+	// RefusedRetentionDays is how long refused rows stay under rejected/,
+	// retry/, quarantine/ and errors/ of the new inbox bucket.
+	// Default: - databucket.DefaultRefusedDays (90).
+	RefusedRetentionDays *float64
+	// ReportsRetentionDays is how long run reports and Distributed Map
+	// results stay under reports/ and map-results/ of the new inbox bucket.
+	// Default: - databucket.DefaultReportsDays (90).
+	ReportsRetentionDays *float64
 	// FieldMapping maps curated columns to Lead fields.
 	// Default: - consumer.DefaultLeadFieldMapping().
 	FieldMapping *map[string]*string
@@ -166,6 +178,14 @@ func (p *ConsumerProps) withDefaults(stack awscdk.Stack) ConsumerProps {
 	return out
 }
 
+// retention names the retention props of the inbox bucket.
+func (p *ConsumerProps) retention() map[string]*float64 {
+	return map[string]*float64{
+		"RawRunsRetentionDays": p.RawRunsRetentionDays, "SentRetentionDays": p.SentRetentionDays,
+		"RefusedRetentionDays": p.RefusedRetentionDays, "ReportsRetentionDays": p.ReportsRetentionDays,
+	}
+}
+
 // validate checks the props with defaults applied; roleArn is the
 // HandoffRoleArn the user set, nil when it is derived.
 func (p *ConsumerProps) validate(stack awscdk.Stack, roleArn *string) error {
@@ -187,9 +207,7 @@ func (p *ConsumerProps) validate(stack awscdk.Stack, roleArn *string) error {
 			errs = append(errs, fmt.Errorf("Name %q with Project %q makes the inbox bucket name %q longer than S3's 63 characters", *p.Name, *p.Project, name))
 		}
 	}
-	if p.ExistingInboxBucket != nil && p.ArchiveRetentionDays != nil {
-		errs = append(errs, fmt.Errorf("ArchiveRetentionDays applies to a new inbox bucket only: set the existing bucket's lifecycle instead, got %g", *p.ArchiveRetentionDays))
-	}
+	errs = append(errs, retentionOfNewBucket("inbox", p.ExistingInboxBucket != nil, p.retention()))
 	errs = append(errs, validate.StaleAfterHours("StaleAfter", *p.StaleAfter.ToHours(nil)))
 	// The later constructs' props too, so that a bad one stops the pattern before it creates anything.
 	sizing := consumer.FilterJobProps{WorkerType: p.WorkerType, NumberOfWorkers: p.NumberOfWorkers, TimeoutMinutes: p.TimeoutMinutes}
@@ -250,7 +268,10 @@ func NewConsumer(scope constructs.Construct, id *string, props *ConsumerProps) *
 			BucketName:           jsii.String(naming.InboxBucketName(*p.Project, *p.Name, *stack.Account(), *stack.Region())),
 			ProducerAccount:      p.ProducerAccount,
 			HandoffRoleArn:       p.HandoffRoleArn,
-			ArchiveRetentionDays: p.ArchiveRetentionDays,
+			RawRunsRetentionDays: p.RawRunsRetentionDays,
+			SentRetentionDays:    p.SentRetentionDays,
+			RefusedRetentionDays: p.RefusedRetentionDays,
+			ReportsRetentionDays: p.ReportsRetentionDays,
 		})
 		out.InboxBucket = out.Inbox.Bucket
 	} else {

@@ -115,3 +115,25 @@ func TestConsumer_RefusesAHandoffRoleOfAnotherAccountBeforeCreatingAnything(t *t
 	assert.Contains(t, err.Error(), `HandoffRoleArn "arn:aws:iam::999999999999:role/leadbridge-handoff" must be a role of ProducerAccount "111111111111"`)
 	assert.Len(t, *stack.Node().Children(), 1, "only the app's own bucket")
 }
+
+func TestConsumer_RefusesRetentionForABucketItDidNotCreate(t *testing.T) {
+	// GIVEN the app's own bucket as the inbox, and a retention for what was sent
+	stack := salesStack(awscdk.NewApp(nil))
+	props := requiredOnly()
+	props.ExistingInboxBucket = awss3.NewBucket(stack, jsii.String("Own"), nil)
+	props.SentRetentionDays = jsii.Number(30)
+	err := cdktest.Recover(func() { pipeline.NewConsumer(stack, jsii.String("Sales"), props) })
+	// THEN the pattern leaves that bucket's lifecycle to its owner, and says so
+	require.Error(t, err)
+	assert.Equal(t, "pipeline.Consumer: SentRetentionDays applies to a new inbox bucket only: set the existing bucket's lifecycle instead, got 30", err.Error())
+}
+
+func TestConsumer_ChecksRetentionBeforeCreatingAnything(t *testing.T) {
+	stack := salesStack(awscdk.NewApp(nil))
+	props := requiredOnly()
+	props.RefusedRetentionDays = jsii.Number(-1)
+	err := cdktest.Recover(func() { pipeline.NewConsumer(stack, jsii.String("Sales"), props) })
+	require.Error(t, err)
+	assert.Equal(t, "pipeline.Consumer: RefusedRetentionDays must be a whole number of days from 1 to 36500, got -1", err.Error())
+	assert.Empty(t, *stack.Node().Children(), "nothing was created")
+}

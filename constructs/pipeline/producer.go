@@ -56,10 +56,16 @@ type ProducerProps struct {
 	// (the pattern grants no use of a KMS key).
 	// Default: - a new bucket: SSE-S3, TLS only, versioned, access logs, retained.
 	ExistingLandingBucket awss3.IBucket
-	// ArchiveRetentionDays is how long handed-off runs stay under archive/
-	// of the new landing bucket (not used with ExistingLandingBucket).
-	// Default: - 365 days.
-	ArchiveRetentionDays *float64
+	// RawRunsRetentionDays is how long an object of a run stays under
+	// landing/ or archive/ of the new landing bucket (not used with
+	// ExistingLandingBucket).
+	// Default: - databucket.DefaultRawRunsDays (365).
+	RawRunsRetentionDays *float64
+	// ReportsRetentionDays is how long the hand-off's Distributed Map results
+	// stay under map-results/ of the new landing bucket (not used with
+	// ExistingLandingBucket).
+	// Default: - databucket.DefaultReportsDays (90).
+	ReportsRetentionDays *float64
 	// MarketoObject is the Marketo object to pull.
 	// Default: - leads.
 	MarketoObject *string
@@ -155,6 +161,11 @@ func (p *ProducerProps) withDefaults() ProducerProps {
 	return out
 }
 
+// retention names the retention props of the landing bucket.
+func (p *ProducerProps) retention() map[string]*float64 {
+	return map[string]*float64{"RawRunsRetentionDays": p.RawRunsRetentionDays, "ReportsRetentionDays": p.ReportsRetentionDays}
+}
+
 func (p *ProducerProps) validate(stack awscdk.Stack) error {
 	errs := []error{
 		explicitEnv(stack),
@@ -167,9 +178,7 @@ func (p *ProducerProps) validate(stack awscdk.Stack) error {
 	} else {
 		errs = append(errs, validateConsumerTargets(*p.Consumers, stack))
 	}
-	if p.ExistingLandingBucket != nil && p.ArchiveRetentionDays != nil {
-		errs = append(errs, fmt.Errorf("ArchiveRetentionDays applies to a new landing bucket only: set the existing bucket's lifecycle instead, got %g", *p.ArchiveRetentionDays))
-	}
+	errs = append(errs, retentionOfNewBucket("landing", p.ExistingLandingBucket != nil, p.retention()))
 	errs = append(errs, validate.StaleAfterHours("StaleAfter", *p.StaleAfter.ToHours(nil)))
 	// The flow's props too, so that a bad one stops the pattern before it creates anything.
 	incremental := "updatedAt"
@@ -200,7 +209,9 @@ func NewProducer(scope constructs.Construct, id *string, props *ProducerProps) *
 	cdkflags.Pin(this)
 	out := &Producer{Construct: this, LandingBucket: p.ExistingLandingBucket}
 	if p.ExistingLandingBucket == nil {
-		out.Landing = producer.NewLandingBucket(this, jsii.String(LandingID), &producer.LandingBucketProps{ArchiveRetentionDays: p.ArchiveRetentionDays})
+		out.Landing = producer.NewLandingBucket(this, jsii.String(LandingID), &producer.LandingBucketProps{
+			RawRunsRetentionDays: p.RawRunsRetentionDays, ReportsRetentionDays: p.ReportsRetentionDays,
+		})
 		out.LandingBucket = out.Landing.Bucket
 	} else {
 		producer.GrantAppFlowWritesLanding(p.ExistingLandingBucket)

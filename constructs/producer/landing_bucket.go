@@ -1,8 +1,6 @@
 package producer
 
 import (
-	"fmt"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -34,9 +32,14 @@ func RunFolder(prefix, flowName string) string {
 
 // LandingBucketProps configures a LandingBucket.
 type LandingBucketProps struct {
-	// ArchiveRetentionDays is how long handed-off files stay under archive/.
-	// Default: - 365 days.
-	ArchiveRetentionDays *float64
+	// RawRunsRetentionDays is how long an object of a run stays under
+	// landing/ or archive/ (a run never handed off expires too).
+	// Default: - databucket.DefaultRawRunsDays (365).
+	RawRunsRetentionDays *float64
+	// ReportsRetentionDays is how long the hand-off's Distributed Map
+	// results stay under map-results/.
+	// Default: - databucket.DefaultReportsDays (90).
+	ReportsRetentionDays *float64
 	// RemovalPolicy of the bucket and its access log bucket.
 	// Default: - RETAIN: leads are business data.
 	RemovalPolicy awscdk.RemovalPolicy
@@ -53,10 +56,17 @@ type LandingBucket struct {
 }
 
 func (p *LandingBucketProps) validate() error {
-	if p.ArchiveRetentionDays != nil && (*p.ArchiveRetentionDays < 1 || *p.ArchiveRetentionDays != float64(int(*p.ArchiveRetentionDays))) {
-		return fmt.Errorf("ArchiveRetentionDays must be a whole number of days of at least 1, got %g", *p.ArchiveRetentionDays)
+	return databucket.ValidateRetention(map[string]*float64{
+		"RawRunsRetentionDays": p.RawRunsRetentionDays, "ReportsRetentionDays": p.ReportsRetentionDays,
+	})
+}
+
+// retention is what the landing bucket holds, class by class.
+func (p *LandingBucketProps) retention() []databucket.Retention {
+	return []databucket.Retention{
+		{Class: databucket.RawRuns, Prefixes: []string{LandingPrefix, ArchivePrefix}, Days: databucket.DaysOr(p.RawRunsRetentionDays, databucket.DefaultRawRunsDays)},
+		{Class: databucket.Reports, Prefixes: []string{databucket.MapResultsPrefix}, Days: databucket.DaysOr(p.ReportsRetentionDays, databucket.DefaultReportsDays)},
 	}
-	return nil
 }
 
 // NewLandingBucket creates the landing bucket and lets AppFlow write to it.
@@ -67,9 +77,8 @@ func NewLandingBucket(scope constructs.Construct, id *string, props *LandingBuck
 	validate.Must("LandingBucket", props.validate())
 	this := constructs.NewConstruct(scope, id)
 	bucket, logs := databucket.NewBuckets(this, &databucket.Props{
-		ArchivePrefix:        jsii.String(ArchivePrefix),
-		ArchiveRetentionDays: props.ArchiveRetentionDays,
-		RemovalPolicy:        props.RemovalPolicy,
+		Retention:     props.retention(),
+		RemovalPolicy: props.RemovalPolicy,
 	})
 	GrantAppFlowWritesLanding(bucket)
 	return &LandingBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}

@@ -73,12 +73,31 @@ func TestLandingBucket_LetsOnlyThisAccountsAppFlowWrite(t *testing.T) {
 	assert.Contains(t, policy, `"s3:PutObject"`)
 }
 
-func TestLandingBucket_RejectsArchiveRetentionOfZero(t *testing.T) {
+func TestLandingBucket_RejectsRetentionThatIsNotWholeDays(t *testing.T) {
 	err := cdktest.Recover(func() {
-		producer.NewLandingBucket(newStack(), jsii.String("Landing"), &producer.LandingBucketProps{ArchiveRetentionDays: jsii.Number(0)})
+		producer.NewLandingBucket(newStack(), jsii.String("Landing"), &producer.LandingBucketProps{
+			RawRunsRetentionDays: jsii.Number(0), ReportsRetentionDays: jsii.Number(0.5),
+		})
 	})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "ArchiveRetentionDays must be a whole number of days of at least 1, got 0")
+	assert.Equal(t, "LandingBucket: RawRunsRetentionDays must be a whole number of days from 1 to 36500, got 0\n"+
+		"ReportsRetentionDays must be a whole number of days from 1 to 36500, got 0.5", err.Error())
+}
+
+func TestLandingBucket_ExpiresRawRunsAndMapResults(t *testing.T) {
+	// GIVEN a landing bucket that keeps raw runs 30 days
+	stack := newStack()
+	producer.NewLandingBucket(stack, jsii.String("Landing"), &producer.LandingBucketProps{RawRunsRetentionDays: jsii.Number(30)})
+	// THEN landing/ and archive/ expire after 30 days, map-results/ after the default 90
+	expiry := map[string]float64{}
+	for _, b := range cdktest.Synth(t, stack).VersionedBuckets() {
+		for _, r := range cdktest.LifecycleRules(b) {
+			if r.Prefix != "" {
+				expiry[r.Prefix] = r.ExpirationInDays
+			}
+		}
+	}
+	assert.Equal(t, map[string]float64{"landing/": 30, "archive/": 30, "map-results/": 90}, expiry)
 }
 
 // marketoFlow synthesizes a Marketo flow with props (name, connection and bucket filled in).

@@ -1,11 +1,16 @@
 // Package databucket builds the bucket both sides keep their leads in, with
 // the settings a data bucket needs (encryption, TLS only, no public access,
-// versioning, access logs, lifecycle, retained on stack deletion), so the
-// producer's landing bucket and a consumer's inbox cannot differ by accident.
+// versioning, access logs, a retention per class of data, retained on stack
+// deletion), so the producer's landing bucket and a consumer's inbox cannot
+// differ by accident.
 package databucket
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -22,23 +27,90 @@ const (
 )
 
 // MapResultsPrefix is where the Distributed Maps that work through the
-// bucket's folders write their results (package s3steps); they are only
-// needed to debug a run, so they expire after MapResultsRetentionDays.
+// bucket's folders write their results (package s3steps): object keys and
+// counts of a run, kept as the run's reports are.
+const MapResultsPrefix = "map-results/"
+
+// Default retention of each class of data, in days (the README's "Personal
+// data" table states them). Raw runs keep the 365 days archive/ always had;
+// what was sent to Salesforce, what it refused and the run reports are kept
+// 90 days, long enough to debug and retry a load, short enough that copies of
+// a person do not outlive their use.
 const (
-	MapResultsPrefix        = "map-results/"
-	MapResultsRetentionDays = 30
+	DefaultRawRunsDays = 365
+	DefaultSentDays    = 90
+	DefaultRefusedDays = 90
+	DefaultReportsDays = 90
+	// MaxRetentionDays bounds every retention prop: a hundred years.
+	MaxRetentionDays = 36500
+	// RecoveryDays is how long a replaced or deleted version is kept at most,
+	// to undo a mistake: a move leaves one behind in its source folder.
+	RecoveryDays = 30
 )
+
+// Classes of data, each with its own retention prop: the runs as Marketo
+// wrote them; what was sent to Salesforce (curated and processed); rows the
+// filter job or Salesforce refused, with AppFlow's error records; and the
+// records of a run (its reports and Distributed Map results).
+const (
+	RawRuns = "RawRuns"
+	Sent    = "Sent"
+	Refused = "Refused"
+	Reports = "Reports"
+)
+
+// DaysOr is a retention prop's value, or def when it is not set.
+func DaysOr(days *float64, def float64) float64 {
+	if days == nil {
+		return def
+	}
+	return *days
+}
+
+// ValidateRetention checks every retention prop that is set (name -> value).
+func ValidateRetention(props map[string]*float64) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(props)) {
+		if days := props[name]; days != nil {
+			errs = append(errs, ValidateRetentionDays(name, *days))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Retention is how long one class of data is kept: an object under one of
+// Prefixes expires Days after it was written, and the version it leaves
+// behind (by a move, an overwrite or that expiry) NoncurrentDays(Days) later.
+type Retention struct {
+	// Class names the class in the lifecycle rules' IDs: RawRuns, Sent, Refused or Reports.
+	Class    string
+	Prefixes []string
+	Days     float64
+}
+
+// NoncurrentDays is how long a version stays once replaced or deleted:
+// RecoveryDays, or days when the class is kept for less.
+func NoncurrentDays(days float64) float64 {
+	return min(days, RecoveryDays)
+}
+
+// ValidateRetentionDays checks a retention prop or configuration key: whole
+// days from 1 (S3 lifecycle Days "must be a non-zero positive integer", S3
+// API reference, LifecycleExpiration) to MaxRetentionDays.
+func ValidateRetentionDays(key string, days float64) error {
+	if days < 1 || days > MaxRetentionDays || days != float64(int64(days)) {
+		return fmt.Errorf("%s must be a whole number of days from 1 to %d, got %g", key, MaxRetentionDays, days)
+	}
+	return nil
+}
 
 // Props configures NewBuckets.
 type Props struct {
 	// BucketName fixes the name, for buckets another account must know.
 	// Default: - CloudFormation generates a name.
 	BucketName *string
-	// ArchivePrefix is the prefix whose objects expire after ArchiveRetentionDays.
-	ArchivePrefix *string
-	// ArchiveRetentionDays is how long archived objects are kept.
-	// Default: - 365 days.
-	ArchiveRetentionDays *float64
+	// Retention lists every class of data the bucket holds, each with its prefixes.
+	Retention []Retention
 	// RemovalPolicy applies to both buckets.
 	// Default: - RETAIN: leads are business data.
 	RemovalPolicy awscdk.RemovalPolicy
@@ -46,12 +118,9 @@ type Props struct {
 
 // NewBuckets creates the data bucket and its server access log bucket under scope.
 func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.Bucket) {
-	removal, retention := props.RemovalPolicy, props.ArchiveRetentionDays
+	removal := props.RemovalPolicy
 	if removal == "" {
 		removal = awscdk.RemovalPolicy_RETAIN
-	}
-	if retention == nil {
-		retention = jsii.Number(365)
 	}
 	logs := awss3.NewBucket(scope, jsii.String(AccessLogsID), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -79,30 +148,47 @@ func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.B
 		ServerAccessLogsBucket: logs,
 		ServerAccessLogsPrefix: jsii.String("access-logs/"),
 		RemovalPolicy:          removal,
-		LifecycleRules: &[]*awss3.LifecycleRule{
-			{
-				Id:                                  jsii.String("AbortIncompleteUploads"),
-				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
-			},
-			{
-				// Moves leave noncurrent versions behind; keep them long enough to recover from a mistake.
-				Id:                          jsii.String("ExpireNoncurrentVersions"),
-				NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(30)),
-				ExpiredObjectDeleteMarker:   jsii.Bool(true),
-			},
-			{
-				Id:         jsii.String("ExpireMapResults"),
-				Prefix:     jsii.String(MapResultsPrefix),
-				Expiration: awscdk.Duration_Days(jsii.Number(MapResultsRetentionDays)),
-			},
-			{
-				Id:         jsii.String("ExpireArchive"),
-				Prefix:     props.ArchivePrefix,
-				Expiration: awscdk.Duration_Days(retention),
-			},
-		},
+		LifecycleRules:         lifecycleRules(props.Retention),
 	})
 	return data, logs
+}
+
+// lifecycleRules ends every copy of the data: one rule per prefix expires
+// current versions after the class's days and noncurrent ones after
+// NoncurrentDays; a rule for the whole bucket removes the delete markers
+// expiry leaves once no version is left under them (ExpiredObjectDeleteMarker
+// "cannot be specified with Days or Date", S3 API reference,
+// LifecycleExpiration), bounds noncurrent versions of any other key, and
+// aborts incomplete uploads. Where rules overlap, "the shorter expiration
+// policy is honored" (S3 guide, lifecycle-conflicts).
+func lifecycleRules(classes []Retention) *[]*awss3.LifecycleRule {
+	rules := []*awss3.LifecycleRule{
+		{
+			Id:                                  jsii.String("AbortIncompleteUploads"),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+		},
+		{
+			Id:                          jsii.String("ExpireNoncurrentVersions"),
+			NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(RecoveryDays)),
+			ExpiredObjectDeleteMarker:   jsii.Bool(true),
+		},
+	}
+	for _, class := range classes {
+		for _, prefix := range class.Prefixes {
+			rules = append(rules, &awss3.LifecycleRule{
+				Id:                          jsii.String(RuleID(class.Class, prefix)),
+				Prefix:                      jsii.String(prefix),
+				Expiration:                  awscdk.Duration_Days(jsii.Number(class.Days)),
+				NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(NoncurrentDays(class.Days))),
+			})
+		}
+	}
+	return &rules
+}
+
+// RuleID names the lifecycle rule of one prefix of a class: Expire<class>-<folder>.
+func RuleID(class, prefix string) string {
+	return "Expire" + class + "-" + strings.TrimSuffix(prefix, "/")
 }
 
 // GrantAppFlow lets the AppFlow service of this account use the bucket, and
