@@ -54,6 +54,9 @@ type Producer struct {
 	// ReportsRetentionDays is how long the hand-off's map results stay in
 	// map-results/. Default: databucket.DefaultReportsDays (90).
 	ReportsRetentionDays *int `json:"reportsRetentionDays"`
+	// Encryption of the landing bucket: EncryptionKMS or EncryptionS3Managed.
+	// Default: EncryptionKMS.
+	Encryption string `json:"encryption"`
 	// AlarmEmail receives failed-execution alarms. Default: no subscription.
 	AlarmEmail string `json:"alarmEmail"`
 	// AlarmTopicArn is an existing SNS topic in the same region, of any
@@ -114,9 +117,12 @@ type Consumer struct {
 	RefusedRetentionDays *int `json:"refusedRetentionDays"`
 	// ReportsRetentionDays is how long run reports and map results stay in
 	// reports/ and map-results/. Default: databucket.DefaultReportsDays (90).
-	ReportsRetentionDays *int   `json:"reportsRetentionDays"`
-	AlarmEmail           string `json:"alarmEmail"`
-	AlarmTopicArn        string `json:"alarmTopicArn"`
+	ReportsRetentionDays *int `json:"reportsRetentionDays"`
+	// Encryption of the inbox bucket: EncryptionKMS or EncryptionS3Managed.
+	// Default: EncryptionKMS.
+	Encryption    string `json:"encryption"`
+	AlarmEmail    string `json:"alarmEmail"`
+	AlarmTopicArn string `json:"alarmTopicArn"`
 	// StaleAfterHours is the age at which an object under inbox/ counts as a
 	// run that was never processed. Default: 24.
 	StaleAfterHours *int `json:"staleAfterHours"`
@@ -217,6 +223,7 @@ func (d *Deployment) applyDefaults() {
 	}
 	setDefaultInt(&d.Producer.RawRunsRetentionDays, databucket.DefaultRawRunsDays)
 	setDefaultInt(&d.Producer.ReportsRetentionDays, databucket.DefaultReportsDays)
+	setDefault(&d.Producer.Encryption, EncryptionKMS)
 	setDefaultInt(&d.Producer.StaleAfterHours, 24)
 	scheduleHours := validate.ScheduleHours(m.Schedule)
 	setDefaultInt(&d.Producer.FreshnessHours, scheduleHours+producerFreshnessMargin)
@@ -237,6 +244,7 @@ func (d *Deployment) applyDefaults() {
 		setDefaultInt(&c.SentRetentionDays, databucket.DefaultSentDays)
 		setDefaultInt(&c.RefusedRetentionDays, databucket.DefaultRefusedDays)
 		setDefaultInt(&c.ReportsRetentionDays, databucket.DefaultReportsDays)
+		setDefault(&c.Encryption, EncryptionKMS)
 		setDefaultInt(&c.StaleAfterHours, 24)
 		setDefaultInt(&c.FreshnessHours, scheduleHours+consumerFreshnessMargin)
 		setDefaultInt(&c.Salesforce.MaxLoadAttempts, consumer.DefaultMaxLoadAttempts)
@@ -270,6 +278,7 @@ func (d *Deployment) Validate() error {
 	}
 	add(retentionDays("producer.rawRunsRetentionDays", p.RawRunsRetentionDays))
 	add(retentionDays("producer.reportsRetentionDays", p.ReportsRetentionDays))
+	add(encryption("producer.encryption", p.Encryption))
 	add(email("producer.alarmEmail", p.AlarmEmail))
 	add(topicArn("producer.alarmTopicArn", p.AlarmTopicArn, p.Region))
 	add(staleAfter("producer.staleAfterHours", p.StaleAfterHours))
@@ -308,6 +317,7 @@ func (d *Deployment) Validate() error {
 		add(retentionDays(key+".sentRetentionDays", c.SentRetentionDays))
 		add(retentionDays(key+".refusedRetentionDays", c.RefusedRetentionDays))
 		add(retentionDays(key+".reportsRetentionDays", c.ReportsRetentionDays))
+		add(encryption(key+".encryption", c.Encryption))
 		add(email(key+".alarmEmail", c.AlarmEmail))
 		add(topicArn(key+".alarmTopicArn", c.AlarmTopicArn, c.Region))
 		add(staleAfter(key+".staleAfterHours", c.StaleAfterHours))
@@ -376,6 +386,26 @@ func retentionDays(key string, days *int) error {
 	return databucket.ValidateRetentionDays(key, float64(*days))
 }
 
+// Values of the encryption keys: a customer-managed KMS key of the bucket's
+// own (the default), or SSE-S3.
+const (
+	EncryptionKMS       = "kms"
+	EncryptionS3Managed = "sse-s3"
+)
+
+func encryption(key, value string) error {
+	if value != EncryptionKMS && value != EncryptionS3Managed {
+		return fmt.Errorf("%s must be %s or %s, got %q", key, EncryptionKMS, EncryptionS3Managed, value)
+	}
+	return nil
+}
+
+// S3Managed reports whether a bucket's encryption key value asks for SSE-S3.
+func S3Managed(encryption string) *bool {
+	s3 := encryption == EncryptionS3Managed
+	return &s3
+}
+
 func email(key, value string) error {
 	if value == "" || emailPattern.MatchString(value) {
 		return nil
@@ -439,11 +469,11 @@ var (
 	rulesKeys      = keySet{"tooLong": nil, "invalidEmail": nil}
 	filterJobKeys  = keySet{"workerType": nil, "numberOfWorkers": nil, "timeoutMinutes": nil}
 	producerKeys   = keySet{"account": nil, "region": nil, "marketo": marketoKeys, "rawRunsRetentionDays": nil, "reportsRetentionDays": nil,
-		"alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil, "freshnessHours": nil}
+		"encryption": nil, "alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil, "freshnessHours": nil}
 	consumerKeys = keySet{
 		"name": nil, "account": nil, "region": nil, "salesforce": salesforceKeys, "rules": rulesKeys, "filterJob": filterJobKeys,
 		"eventArchiveRetentionDays": nil, "rawRunsRetentionDays": nil, "sentRetentionDays": nil, "refusedRetentionDays": nil,
-		"reportsRetentionDays": nil, "alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil, "freshnessHours": nil,
+		"reportsRetentionDays": nil, "encryption": nil, "alarmEmail": nil, "alarmTopicArn": nil, "staleAfterHours": nil, "freshnessHours": nil,
 	}
 	deploymentKeys = keySet{SchemaKey: nil, "project": nil, "producer": producerKeys, "consumers": keySet{listMarker: consumerKeys}}
 )

@@ -54,6 +54,7 @@ func NewConsumerStack(scope constructs.Construct, props *ConsumerStackProps) *Co
 		SentRetentionDays:          number(c.SentRetentionDays),
 		RefusedRetentionDays:       number(c.RefusedRetentionDays),
 		ReportsRetentionDays:       number(c.ReportsRetentionDays),
+		S3ManagedEncryption:        config.S3Managed(c.Encryption),
 		FieldMapping:               &mapping,
 		IdField:                    jsii.String(c.Salesforce.IdField),
 		Rules:                      &rules,

@@ -53,6 +53,7 @@ func NewProducerStack(scope constructs.Construct, props *ProducerStackProps) *Pr
 		Project:                 jsii.String(d.Project),
 		RawRunsRetentionDays:    number(d.Producer.RawRunsRetentionDays),
 		ReportsRetentionDays:    number(d.Producer.ReportsRetentionDays),
+		S3ManagedEncryption:     config.S3Managed(d.Producer.Encryption),
 		MarketoObject:           jsii.String(m.Object),
 		Schedule:                jsii.String(m.Schedule),
 		IncrementalField:        jsii.String(m.IncrementalField),

@@ -223,14 +223,17 @@ func TestReadme_PersonalDataTableIsWhatTheBucketsKeep(t *testing.T) {
 	for _, r := range readmePlaces(t) {
 		if m := bucketPlace.FindStringSubmatch(r.place); m != nil {
 			for _, algorithm := range got.encryption[sideOf[m[1]]] {
-				assert.Equal(t, encryptionWords[algorithm], r.key, "README row %q: the bucket's SSEAlgorithm is %q", r.place, algorithm)
+				assert.Equal(t, encryptionWords[m[1]][algorithm], r.key, "README row %q: the bucket's SSEAlgorithm is %q", r.place, algorithm)
 			}
 		}
 	}
 }
 
-// encryptionWords are the README's words for a data bucket's SSEAlgorithm.
-var encryptionWords = map[string]string{"AES256": "SSE-S3"}
+// encryptionWords are the README's words for a data bucket's SSEAlgorithm, by bucket.
+var encryptionWords = map[string]map[string]string{
+	"landing": {"aws:kms": "the landing key", "AES256": "SSE-S3"},
+	"inbox":   {"aws:kms": "the inbox key", "AES256": "SSE-S3"},
+}
 
 // sideOf is the side that keeps a bucket of the table.
 var sideOf = map[string]string{"landing": "producer", "inbox": "consumer"}

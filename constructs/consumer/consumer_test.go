@@ -431,3 +431,61 @@ func TestInboxBucket_ExpiresEveryFolderByItsClassOfData(t *testing.T) {
 		consumer.ReportsPrefix: 90, "map-results/": 90,
 	}, expiry)
 }
+
+func TestConsumer_OneKeyGuardsTheInboxAndGluesLogsAndAdmitsEachUserByName(t *testing.T) {
+	// GIVEN every consumer construct on a KMS inbox, WHEN synthesized
+	tpl := consumerTemplate(t, nil)
+	// THEN one key encrypts the bucket, Glue's logs and Glue's S3 writes
+	require.Len(t, tpl.Resources("AWS::KMS::Key"), 1)
+	security := cdktest.JSON(tpl.Resources("AWS::Glue::SecurityConfiguration"))
+	assert.Contains(t, security, `"Name":"lb-sales-glue-kms"`, "a new name: Glue cannot update a security configuration")
+	assert.Contains(t, security, `"S3EncryptionMode":"SSE-KMS"`)
+	// AND its policy admits the users of the inbox, each for what it does, through S3 on this bucket
+	statements := tpl.KeyStatements()
+	want := map[string]string{
+		"ProducerHandoffWritesInbox":      `"kms:GenerateDataKey"`,
+		"AppFlowReadsCuratedWritesErrors": `["kms:Decrypt","kms:GenerateDataKey"]`,
+		"FilterJobReadsAndWrites":         `["kms:Decrypt","kms:GenerateDataKey"]`,
+		"CrawlerReadsArchive":             `"kms:Decrypt"`,
+		"OrchestrationMovesRuns":          `["kms:Decrypt","kms:GenerateDataKey"]`,
+	}
+	for sid, actions := range want {
+		st, ok := statements[sid]
+		if !assert.True(t, ok, "no key policy statement %s", sid) {
+			continue
+		}
+		assert.Equal(t, actions, cdktest.JSON(st["Action"]), sid)
+		cond := cdktest.JSON(st["Condition"])
+		assert.Contains(t, cond, `"kms:ViaService":"s3.eu-west-1.amazonaws.com"`, sid)
+		assert.Contains(t, cond, `":s3:::lb-sales-inbox"`, sid)
+	}
+	assert.Contains(t, cdktest.JSON(statements["ProducerHandoffWritesInbox"]), `"aws:PrincipalArn":"`+handoffRole+`"`)
+	assert.Contains(t, cdktest.JSON(statements["AppFlowReadsCuratedWritesErrors"]), `"aws:SourceAccount":"222222222222"`)
+	assert.ElementsMatch(t, []string{"AccountAdministersKey", "CloudWatchLogsUsesKey", "ProducerHandoffWritesInbox", "AppFlowReadsCuratedWritesErrors",
+		"FilterJobReadsAndWrites", "CrawlerReadsArchive", "OrchestrationMovesRuns"}, keys(statements), "nobody else")
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestInboxBucket_WithS3ManagedEncryptionKeepsTheSSES3SecurityConfiguration(t *testing.T) {
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("222222222222"), Region: jsii.String("eu-west-1")},
+	})
+	inbox := consumer.NewInboxBucket(stack, jsii.String("Inbox"), &consumer.InboxBucketProps{
+		BucketName: jsii.String("lb-sales-inbox"), ProducerAccount: jsii.String("111111111111"), HandoffRoleArn: jsii.String(handoffRole),
+		S3ManagedEncryption: jsii.Bool(true),
+	})
+	consumer.NewLeadsCatalog(stack, jsii.String("Catalog"), &consumer.LeadsCatalogProps{Bucket: inbox.Bucket, Name: jsii.String("lb-sales")})
+	tpl := cdktest.Synth(t, stack)
+	assert.Nil(t, inbox.Key)
+	security := cdktest.JSON(tpl.Resources("AWS::Glue::SecurityConfiguration"))
+	assert.Contains(t, security, `"Name":"lb-sales-glue"`, "the name an SSE-S3 consumer always had: nothing is replaced")
+	assert.Contains(t, security, `"S3EncryptionMode":"SSE-S3"`)
+	assert.Len(t, tpl.Resources("AWS::KMS::Key"), 1, "Glue's own key for its logs")
+}

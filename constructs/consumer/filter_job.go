@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/databucket"
 	"github.com/leadbridge/leadbridge/internal/nag"
 	"github.com/leadbridge/leadbridge/internal/validate"
 )
@@ -209,10 +210,10 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 		scriptPath = &path
 	}
 	if p.Key == nil {
-		p.Key = newGlueKey(this, *p.JobName)
+		p.Key = glueKey(this, p.Bucket, *p.JobName)
 	}
 	if p.SecurityConfiguration == nil {
-		p.SecurityConfiguration = newSecurityConfiguration(this, *p.JobName+"-glue", p.Key)
+		p.SecurityConfiguration = newSecurityConfiguration(this, securityConfigurationName(*p.JobName, p.Bucket), p.Key, p.Bucket)
 	}
 	script := awss3assets.NewAsset(this, jsii.String("Script"), &awss3assets.AssetProps{Path: scriptPath})
 	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
@@ -237,7 +238,11 @@ func NewFilterJob(scope constructs.Construct, id *string, props *FilterJobProps)
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("s3:PutObject"), Resources: jsii.Strings(*p.Bucket.ArnForObjects(jsii.String(ReportsPrefix + "*"))),
 	}))
-	GrantGlueLogging(role, p.Key, "jobs")
+	GrantGlueLogging(role, "jobs")
+	// S3 makes the key's calls for the job: reads of the run and of earlier
+	// outputs, and every write, with the bucket's key (the Glue guide's
+	// set-up-encryption also lists kms:Encrypt, which SSE-KMS does not call).
+	databucket.GrantKeyUse(p.Bucket, "FilterJobReadsAndWrites", databucket.RoleOfThisAccount(role), databucket.ReadWrite)
 	// --enable-metrics publishes the job's metrics with PutMetricData, which
 	// has no resource-level permission: limit it to Glue's namespace (Glue
 	// guide, monitoring-awsglue-with-cloudwatch-metrics: namespace "Glue").

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -61,6 +62,10 @@ type InboxBucketProps struct {
 	// results stay under reports/ and map-results/.
 	// Default: - databucket.DefaultReportsDays (90).
 	ReportsRetentionDays *float64
+	// S3ManagedEncryption encrypts the bucket with SSE-S3 instead of a
+	// customer-managed KMS key of its own.
+	// Default: - false: a rotated, retained key whose policy admits each user by name.
+	S3ManagedEncryption *bool
 	// RemovalPolicy of the bucket and its access log bucket.
 	// Default: - RETAIN: leads are business data.
 	RemovalPolicy awscdk.RemovalPolicy
@@ -71,6 +76,8 @@ type InboxBucket struct {
 	constructs.Construct
 	Bucket           awss3.Bucket
 	AccessLogsBucket awss3.Bucket
+	// Key encrypts Bucket; nil with S3ManagedEncryption.
+	Key awskms.Key
 }
 
 func (p *InboxBucketProps) validate() error {
@@ -125,18 +132,20 @@ func NewInboxBucket(scope constructs.Construct, id *string, props *InboxBucketPr
 	}
 	validate.Must("InboxBucket", props.validate())
 	this := constructs.NewConstruct(scope, id)
-	bucket, logs := databucket.NewBuckets(this, &databucket.Props{
-		BucketName:    props.BucketName,
-		Retention:     props.retention(),
-		RemovalPolicy: props.RemovalPolicy,
+	b := databucket.NewBuckets(this, &databucket.Props{
+		BucketName:          props.BucketName,
+		Retention:           props.retention(),
+		RemovalPolicy:       props.RemovalPolicy,
+		S3ManagedEncryption: props.S3ManagedEncryption != nil && *props.S3ManagedEncryption,
 	})
-	GrantInboxAccess(bucket, props.ProducerAccount, props.HandoffRoleArn)
-	return &InboxBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}
+	GrantInboxAccess(b.Data, props.ProducerAccount, props.HandoffRoleArn)
+	return &InboxBucket{Construct: this, Bucket: b.Data, AccessLogsBucket: b.AccessLogs, Key: b.Key}
 }
 
 // GrantInboxAccess adds the inbox bucket's policy statements: the producer's
 // hand-off role may write under SourcePrefix, and this account's AppFlow may
-// read CuratedPrefix and write rejected records under ErrorsPrefix.
+// read CuratedPrefix and write rejected records under ErrorsPrefix; and the
+// key policy's, so that both may use the bucket's key for that through S3.
 // NewInboxBucket calls it; a Pipeline given an existing bucket calls it on that one.
 func GrantInboxAccess(bucket awss3.IBucket, producerAccount, handoffRoleArn *string) {
 	// S3 rejects a policy naming a role that does not exist yet ("Invalid
@@ -155,4 +164,7 @@ func GrantInboxAccess(bucket awss3.IBucket, producerAccount, handoffRoleArn *str
 	databucket.GrantAppFlow(bucket, "AppFlowWritesErrors",
 		[]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:ListBucketMultipartUploads", "s3:GetBucketAcl", "s3:PutObjectAcl"},
 		[]string{*bucket.BucketArn(), *bucket.ArnForObjects(jsii.String(ErrorsPrefix + "*"))})
+	// The copy is one CopyObject of at most 5 GB: the new object's data key only.
+	databucket.GrantKeyUse(bucket, "ProducerHandoffWritesInbox", databucket.RoleOfAccount(*producerAccount, *handoffRoleArn), databucket.WriteObjects)
+	databucket.GrantKeyUse(bucket, "AppFlowReadsCuratedWritesErrors", databucket.ServiceFor(databucket.AppFlowService, bucket), databucket.ReadWrite)
 }

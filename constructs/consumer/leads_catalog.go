@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/databucket"
 	"github.com/leadbridge/leadbridge/internal/nag"
 	"github.com/leadbridge/leadbridge/internal/validate"
 )
@@ -34,7 +35,8 @@ type LeadsCatalog struct {
 	Crawler               awsglue.CfnCrawler
 	CrawlerRole           awsiam.Role
 	SecurityConfiguration awsglue.CfnSecurityConfiguration
-	// Key encrypts Glue's CloudWatch logs and job bookmarks.
+	// Key encrypts Glue's CloudWatch logs and job bookmarks: the bucket's
+	// own key, or a new one for an SSE-S3 bucket.
 	Key awskms.Key
 }
 
@@ -54,8 +56,8 @@ func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalog
 	stack := awscdk.Stack_Of(this)
 	name := *props.Name
 
-	key := newGlueKey(this, name)
-	security := newSecurityConfiguration(this, name+"-glue", key)
+	key := glueKey(this, props.Bucket, name)
+	security := newSecurityConfiguration(this, securityConfigurationName(name, props.Bucket), key, props.Bucket)
 
 	databaseName := toGlueName(name)
 	database := awsglue.NewCfnDatabase(this, jsii.String("Database"), &awsglue.CfnDatabaseProps{
@@ -69,8 +71,9 @@ func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalog
 	role := awsiam.NewRole(this, jsii.String("CrawlerRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("glue.amazonaws.com"), nil),
 	})
-	GrantGlueLogging(role, key, "crawlers")
+	GrantGlueLogging(role, "crawlers")
 	props.Bucket.GrantRead(role, jsii.String(ArchivePrefix+"*"))
+	databucket.GrantKeyUse(props.Bucket, "CrawlerReadsArchive", databucket.RoleOfThisAccount(role), databucket.ReadObjects)
 	catalogArn := func(resource string) string {
 		return fmt.Sprintf("arn:%s:glue:%s:%s:%s", *stack.Partition(), *stack.Region(), *stack.Account(), resource)
 	}
@@ -122,15 +125,15 @@ func NewLeadsCatalog(scope constructs.Construct, id *string, props *LeadsCatalog
 const CrawlerConfiguration = `{"Version":1.0,"CreatePartitionIndex":false,"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"},"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"}}}`
 
 // GrantGlueLogging lets a Glue role write its encrypted logs: continuous
-// logging for jobs, or crawler logs (kind is "jobs" or "crawlers").
-func GrantGlueLogging(role awsiam.IRole, key awskms.IKey, kind string) {
+// logging for jobs, or crawler logs (kind is "jobs" or "crawlers"). The key
+// is CloudWatch Logs' to use (grantGlueLogsUseKey), not the role's.
+func GrantGlueLogging(role awsiam.IRole, kind string) {
 	stack := awscdk.Stack_Of(role)
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"),
 		Resources: jsii.Strings(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:/aws-glue/%s*",
 			*stack.Partition(), *stack.Region(), *stack.Account(), kind)),
 	}))
-	key.GrantEncryptDecrypt(role)
 }
 
 // toGlueName turns a name into a Glue database name: lowercase, underscores.

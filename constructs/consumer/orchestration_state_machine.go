@@ -14,6 +14,7 @@ import (
 	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/databucket"
 	"github.com/leadbridge/leadbridge/internal/s3steps"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/internal/workflow"
@@ -131,6 +132,10 @@ func NewOrchestrationStateMachine(scope constructs.Construct, id *string, props 
 	o := &orchestration{scope: this, props: props, bucket: props.Bucket, lock: lock, role: role}
 	timeout := props.timeout()
 	parts := workflow.NewStateMachine(this, &workflow.Props{Definition: o.build(), Role: role, Timeout: timeout, AlarmEmail: props.AlarmEmail})
+	// S3 uses the inbox key for the role: reading reports, moving runs
+	// (read and write), writing its run report, the retry marker and the Map
+	// Runs' results.
+	databucket.GrantKeyUse(props.Bucket, "OrchestrationMovesRuns", databucket.RoleOfThisAccount(role), databucket.ReadWrite)
 	workflow.SuppressWildcards(role, "The orchestration moves whole run folders (curated/*, processed/*, inbox/*, archive/*), reads reports/*, "+
 		"and describes the execution the run lock names (read-only; naming its own state machine in its role would be a circular dependency).",
 		`/^Resource::(.*\/(curated|processed|inbox|archive|reports)\/\*|arn:.*:execution:\*)$/g`)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -54,11 +55,15 @@ type ConsumerProps struct {
 	HandoffRoleArn *string
 	// ExistingInboxBucket is used as the inbox instead of a new bucket; it
 	// must be an awss3.Bucket of this app (the pattern adds the producer's
-	// and AppFlow's statements to its policy), encrypted with S3-managed
-	// keys (the pattern grants no use of a KMS key), and the producer's
-	// ConsumerTarget must name it.
-	// Default: - a new bucket named naming.InboxBucketName: SSE-S3, TLS only, versioned, access logs, retained.
+	// and AppFlow's statements to its policy), encrypted with SSE-S3 or an
+	// awskms.Key of this app (the pattern adds its users to the key policy),
+	// and the producer's ConsumerTarget must name it.
+	// Default: - a new bucket named naming.InboxBucketName: a customer-managed KMS key, TLS only, versioned, access logs, retained.
 	ExistingInboxBucket awss3.IBucket
+	// S3ManagedEncryption encrypts the new inbox bucket with SSE-S3 instead
+	// of a customer-managed KMS key (not used with ExistingInboxBucket).
+	// Default: - false: a rotated, retained key whose policy admits each user by name.
+	S3ManagedEncryption *bool
 	// RawRunsRetentionDays is how long an object of a run stays under inbox/
 	// or archive/ of the new inbox bucket (not used with ExistingInboxBucket).
 	// Default: - databucket.DefaultRawRunsDays (365).
@@ -207,7 +212,8 @@ func (p *ConsumerProps) validate(stack awscdk.Stack, roleArn *string) error {
 			errs = append(errs, fmt.Errorf("Name %q with Project %q makes the inbox bucket name %q longer than S3's 63 characters", *p.Name, *p.Project, name))
 		}
 	}
-	errs = append(errs, retentionOfNewBucket("inbox", p.ExistingInboxBucket != nil, p.retention()))
+	errs = append(errs, retentionOfNewBucket("inbox", p.ExistingInboxBucket != nil, p.retention()),
+		encryptionOfNewBucket("inbox", p.ExistingInboxBucket != nil, p.S3ManagedEncryption))
 	errs = append(errs, validate.StaleAfterHours("StaleAfter", *p.StaleAfter.ToHours(nil)))
 	// The later constructs' props too, so that a bad one stops the pattern before it creates anything.
 	sizing := consumer.FilterJobProps{WorkerType: p.WorkerType, NumberOfWorkers: p.NumberOfWorkers, TimeoutMinutes: p.TimeoutMinutes}
@@ -272,6 +278,7 @@ func NewConsumer(scope constructs.Construct, id *string, props *ConsumerProps) *
 			SentRetentionDays:    p.SentRetentionDays,
 			RefusedRetentionDays: p.RefusedRetentionDays,
 			ReportsRetentionDays: p.ReportsRetentionDays,
+			S3ManagedEncryption:  p.S3ManagedEncryption,
 		})
 		out.InboxBucket = out.Inbox.Bucket
 	} else {
@@ -331,4 +338,11 @@ func NewConsumer(scope constructs.Construct, id *string, props *ConsumerProps) *
 		{SalesforceFlowNameOutput, "Started by the orchestration once the Salesforce connection is authorised", out.SalesforceFlow.FlowName},
 	}, sideOutputs(&out.alerting, out.Monitoring.Dashboard.DashboardName())...))
 	return out
+}
+
+// GrantRead lets a role of the consumer's account read the inbox bucket's
+// objects under prefix (e.g. consumer.CuratedParquetPrefix+"*"), S3 and key
+// alike: the key policy admits nobody an IAM policy alone would let in.
+func (c *Consumer) GrantRead(role awsiam.IRole, prefix string) {
+	databucket.GrantRead(c.InboxBucket, role, prefix, readSid(role))
 }

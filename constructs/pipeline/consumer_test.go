@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/constructs/pipeline"
@@ -136,4 +137,31 @@ func TestConsumer_ChecksRetentionBeforeCreatingAnything(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "pipeline.Consumer: RefusedRetentionDays must be a whole number of days from 1 to 36500, got -1", err.Error())
 	assert.Empty(t, *stack.Node().Children(), "nothing was created")
+}
+
+func TestConsumer_GrantReadAdmitsAnAnalystToS3AndTheKey(t *testing.T) {
+	// GIVEN an analyst role of the consumer's account
+	stack := salesStack(awscdk.NewApp(nil))
+	sales := pipeline.NewConsumer(stack, jsii.String("Sales"), requiredOnly())
+	analysts := awsiam.NewRole(stack, jsii.String("Analysts"), &awsiam.RoleProps{AssumedBy: awsiam.NewAccountRootPrincipal()})
+	// WHEN granted read on curated-parquet/
+	sales.GrantRead(analysts, "curated-parquet/*")
+	tpl := cdktest.Synth(t, stack)
+	// THEN its policy reads the folder, and the key policy lets it decrypt through S3, for this bucket only
+	assert.Contains(t, cdktest.JSON(tpl.Resources("AWS::IAM::Policy")), `/curated-parquet/*`)
+	st := tpl.KeyStatements()["ReadAnalysts"]
+	require.NotNil(t, st, "a key policy statement for the analysts")
+	assert.Equal(t, `"kms:Decrypt"`, cdktest.JSON(st["Action"]))
+	assert.Contains(t, cdktest.JSON(st["Principal"]), `Analysts`)
+	assert.Contains(t, cdktest.JSON(st["Condition"]), `"kms:ViaService":"s3.eu-west-1.amazonaws.com"`)
+}
+
+func TestConsumer_RefusesEncryptionForABucketItDidNotCreate(t *testing.T) {
+	stack := salesStack(awscdk.NewApp(nil))
+	props := requiredOnly()
+	props.ExistingInboxBucket = awss3.NewBucket(stack, jsii.String("Own"), nil)
+	props.S3ManagedEncryption = jsii.Bool(true)
+	err := cdktest.Recover(func() { pipeline.NewConsumer(stack, jsii.String("Sales"), props) })
+	require.Error(t, err)
+	assert.Equal(t, "pipeline.Consumer: S3ManagedEncryption applies to a new inbox bucket only: an existing bucket keeps its own encryption, got true", err.Error())
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/leadbridge/leadbridge/constructs/pipeline"
@@ -52,16 +53,32 @@ func TestProducer_NeedsAStackWithAnExplicitEnvironment(t *testing.T) {
 	assert.Empty(t, *stack.Node().Children(), "nothing was created")
 }
 
-func TestProducer_RefusesAKmsEncryptedLandingBucketItGrantsNothingOn(t *testing.T) {
+func TestProducer_AdmitsAppFlowToTheKeyOfAnExistingKmsLandingBucket(t *testing.T) {
+	// GIVEN the app's own bucket under the app's own KMS key
 	stack := newStack()
 	lake := awss3.NewBucket(stack, jsii.String("DataLake"), &awss3.BucketProps{Encryption: awss3.BucketEncryption_KMS})
+	// WHEN it is the landing bucket
+	pipeline.NewProducer(stack, jsii.String("Marketing"), &pipeline.ProducerProps{
+		MarketoConnectorProfile: jsii.String("marketo"), Consumers: &twoConsumers, ExistingLandingBucket: lake,
+	})
+	// THEN its key policy admits AppFlow for this account, through S3
+	keys := cdktest.JSON(cdktest.Synth(t, stack).Resources("AWS::KMS::Key"))
+	assert.Contains(t, keys, `"Sid":"AppFlowWritesLanding"`)
+	assert.Contains(t, keys, `"aws:SourceAccount":"111111111111"`)
+	assert.Contains(t, keys, `"kms:ViaService":"s3.eu-west-1.amazonaws.com"`)
+}
+
+func TestProducer_RefusesALandingBucketUnderAnImportedKey(t *testing.T) {
+	stack := newStack()
+	key := awskms.Key_FromKeyArn(stack, jsii.String("LakeKey"), jsii.String("arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"))
+	lake := awss3.NewBucket(stack, jsii.String("DataLake"), &awss3.BucketProps{Encryption: awss3.BucketEncryption_KMS, EncryptionKey: key})
 	err := cdktest.Recover(func() {
 		pipeline.NewProducer(stack, jsii.String("Marketing"), &pipeline.ProducerProps{
 			MarketoConnectorProfile: jsii.String("marketo"), Consumers: &twoConsumers, ExistingLandingBucket: lake,
 		})
 	})
 	require.Error(t, err)
-	assert.Equal(t, "pipeline.Producer: ExistingLandingBucket is encrypted with the KMS key Marketing/DataLake/Key, which the pattern grants neither AppFlow nor its roles: use a bucket with BucketEncryption_S3_MANAGED", err.Error())
+	assert.Equal(t, "pipeline.Producer: ExistingLandingBucket must be encrypted with SSE-S3 or an awskms.Key defined in this app, got the imported key Marketing/LakeKey: its key policy cannot take the statements the pipeline needs", err.Error())
 }
 
 func TestConsumer_RefusesTheProducersAccountAsItsOwn(t *testing.T) {

@@ -28,5 +28,5 @@ func ExampleNewConsumer() {
 	// Output:
 	// leadbridge-sales-salesforce-leads
 	// leadbridge-sales-filter-leads
-	// leadbridge-sales-glue
+	// leadbridge-sales-glue-kms
 }

@@ -52,10 +52,14 @@ type ProducerProps struct {
 	Project *string
 	// ExistingLandingBucket receives the Marketo runs instead of a new
 	// bucket; it must be an awss3.Bucket of this app (the pattern adds
-	// AppFlow's statements to its policy), encrypted with S3-managed keys
-	// (the pattern grants no use of a KMS key).
-	// Default: - a new bucket: SSE-S3, TLS only, versioned, access logs, retained.
+	// AppFlow's statements to its policy), encrypted with SSE-S3 or an
+	// awskms.Key of this app (the pattern adds its users to the key policy).
+	// Default: - a new bucket: a customer-managed KMS key, TLS only, versioned, access logs, retained.
 	ExistingLandingBucket awss3.IBucket
+	// S3ManagedEncryption encrypts the new landing bucket with SSE-S3
+	// instead of a customer-managed KMS key (not used with ExistingLandingBucket).
+	// Default: - false: a rotated, retained key whose policy admits each user by name.
+	S3ManagedEncryption *bool
 	// RawRunsRetentionDays is how long an object of a run stays under
 	// landing/ or archive/ of the new landing bucket (not used with
 	// ExistingLandingBucket).
@@ -178,7 +182,8 @@ func (p *ProducerProps) validate(stack awscdk.Stack) error {
 	} else {
 		errs = append(errs, validateConsumerTargets(*p.Consumers, stack))
 	}
-	errs = append(errs, retentionOfNewBucket("landing", p.ExistingLandingBucket != nil, p.retention()))
+	errs = append(errs, retentionOfNewBucket("landing", p.ExistingLandingBucket != nil, p.retention()),
+		encryptionOfNewBucket("landing", p.ExistingLandingBucket != nil, p.S3ManagedEncryption))
 	errs = append(errs, validate.StaleAfterHours("StaleAfter", *p.StaleAfter.ToHours(nil)))
 	// The flow's props too, so that a bad one stops the pattern before it creates anything.
 	incremental := "updatedAt"
@@ -211,6 +216,7 @@ func NewProducer(scope constructs.Construct, id *string, props *ProducerProps) *
 	if p.ExistingLandingBucket == nil {
 		out.Landing = producer.NewLandingBucket(this, jsii.String(LandingID), &producer.LandingBucketProps{
 			RawRunsRetentionDays: p.RawRunsRetentionDays, ReportsRetentionDays: p.ReportsRetentionDays,
+			S3ManagedEncryption: p.S3ManagedEncryption,
 		})
 		out.LandingBucket = out.Landing.Bucket
 	} else {
@@ -261,4 +267,10 @@ func NewProducer(scope constructs.Construct, id *string, props *ProducerProps) *
 		{HandoffStateMachineArnOutput, "Copies each run to the consumers", out.HandoffStateMachine.StateMachineArn()},
 	}, sideOutputs(&out.alerting, out.Monitoring.Dashboard.DashboardName())...))
 	return out
+}
+
+// GrantRead lets a role of the producer's account read the landing bucket's
+// objects under prefix (e.g. "archive/*"), S3 and key alike.
+func (p *Producer) GrantRead(role awsiam.IRole, prefix string) {
+	databucket.GrantRead(p.LandingBucket, role, prefix, readSid(role))
 }

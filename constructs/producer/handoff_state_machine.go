@@ -14,6 +14,7 @@ import (
 	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/leadbridge/leadbridge/internal/databucket"
 	"github.com/leadbridge/leadbridge/internal/s3steps"
 	"github.com/leadbridge/leadbridge/internal/validate"
 	"github.com/leadbridge/leadbridge/internal/workflow"
@@ -132,6 +133,12 @@ func NewHandoffStateMachine(scope constructs.Construct, id *string, props *Hando
 		Definition: h.build(), Role: role, Timeout: timeout, AlarmEmail: props.AlarmEmail,
 	})
 	workflow.PutMetricsOnlyInNamespace(role)
+	// S3 uses the landing key for the role: reading each object for its
+	// copies, and writing archive/ and the Map Runs' results.
+	databucket.GrantKeyUse(props.LandingBucket, "HandoffMovesRuns", databucket.RoleOfThisAccount(role), databucket.ReadWrite)
+	grantConsumerKeys(role, *props.Consumers)
+	workflow.SuppressWildcards(role, "Each consumer's inbox key is generated in its account: any key of that account, only through S3 and only for that inbox bucket (conditions).",
+		`/^Resource::arn:[^:]+:kms:[^:]+:\d{12}:key\/\*$/g`)
 	workflow.SuppressWildcards(role, "Runs are folders of objects: the role reads and deletes landing/*, writes archive/* and each consumer's inbox/*.",
 		`/^Resource::.*\/(landing|archive|inbox)\/\*$/g`)
 	workflow.SuppressWildcards(role, "DescribeMapRun (read-only) counts the objects of this state machine's Map Runs; their ARNs hold its generated name, which its own role cannot name without a circular dependency.",

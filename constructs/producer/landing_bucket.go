@@ -2,6 +2,7 @@ package producer
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -40,7 +41,11 @@ type LandingBucketProps struct {
 	// results stay under map-results/.
 	// Default: - databucket.DefaultReportsDays (90).
 	ReportsRetentionDays *float64
-	// RemovalPolicy of the bucket and its access log bucket.
+	// S3ManagedEncryption encrypts the bucket with SSE-S3 instead of a
+	// customer-managed KMS key of its own.
+	// Default: - false: a rotated, retained key whose policy admits each user by name.
+	S3ManagedEncryption *bool
+	// RemovalPolicy of the bucket, its key and its access log bucket.
 	// Default: - RETAIN: leads are business data.
 	RemovalPolicy awscdk.RemovalPolicy
 }
@@ -53,6 +58,8 @@ type LandingBucket struct {
 	Bucket awss3.Bucket
 	// AccessLogsBucket holds the server access logs of Bucket.
 	AccessLogsBucket awss3.Bucket
+	// Key encrypts Bucket; nil with S3ManagedEncryption.
+	Key awskms.Key
 }
 
 func (p *LandingBucketProps) validate() error {
@@ -76,20 +83,23 @@ func NewLandingBucket(scope constructs.Construct, id *string, props *LandingBuck
 	}
 	validate.Must("LandingBucket", props.validate())
 	this := constructs.NewConstruct(scope, id)
-	bucket, logs := databucket.NewBuckets(this, &databucket.Props{
-		Retention:     props.retention(),
-		RemovalPolicy: props.RemovalPolicy,
+	b := databucket.NewBuckets(this, &databucket.Props{
+		Retention:           props.retention(),
+		RemovalPolicy:       props.RemovalPolicy,
+		S3ManagedEncryption: props.S3ManagedEncryption != nil && *props.S3ManagedEncryption,
 	})
-	GrantAppFlowWritesLanding(bucket)
-	return &LandingBucket{Construct: this, Bucket: bucket, AccessLogsBucket: logs}
+	GrantAppFlowWritesLanding(b.Data)
+	return &LandingBucket{Construct: this, Bucket: b.Data, AccessLogsBucket: b.AccessLogs, Key: b.Key}
 }
 
 // GrantAppFlowWritesLanding lets this account's AppFlow write runs under
 // LandingPrefix: what AppFlow needs on an S3 destination (AppFlow user
-// guide, "Amazon S3"). NewLandingBucket calls it; a Pipeline given an
+// guide, "Amazon S3"), and the bucket's key for its uploads (multipart:
+// GenerateDataKey and Decrypt). NewLandingBucket calls it; a Pipeline given an
 // existing bucket calls it on that one.
 func GrantAppFlowWritesLanding(bucket awss3.IBucket) {
 	databucket.GrantAppFlow(bucket, "AppFlowWritesLanding",
 		[]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:ListBucketMultipartUploads", "s3:GetBucketAcl", "s3:PutObjectAcl"},
 		[]string{*bucket.BucketArn(), *bucket.ArnForObjects(jsii.String(LandingPrefix + "*"))})
+	databucket.GrantKeyUse(bucket, "AppFlowWritesLanding", databucket.ServiceFor(databucket.AppFlowService, bucket), databucket.ReadWrite)
 }

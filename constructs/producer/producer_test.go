@@ -54,7 +54,8 @@ func TestLandingBucket_IsEncryptedVersionedAndTLSOnly(t *testing.T) {
 	require.NotNil(t, data, "logical ID of the landing bucket must stay LandingBucket*")
 	assert.Equal(t, "Retain", data["DeletionPolicy"])
 	props := cdktest.JSON(data["Properties"])
-	assert.Contains(t, props, `"SSEAlgorithm":"AES256"`)
+	assert.Contains(t, props, `"SSEAlgorithm":"aws:kms"`)
+	assert.Contains(t, props, `"BucketKeyEnabled":true`)
 	assert.Contains(t, props, `"VersioningConfiguration":{"Status":"Enabled"}`)
 	assert.Contains(t, props, `"LoggingConfiguration"`)
 	assert.Contains(t, props, `"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":7}`)
@@ -377,4 +378,23 @@ func TestHandoff_RoleHasFixedNameAndNoWildcardActions(t *testing.T) {
 	assert.Contains(t, policies, `lb-partners-inbox/inbox/*`)
 	assert.Contains(t, policies, `arn:aws:events:eu-west-1:222222222222:event-bus/lb-handoff`)
 	assert.Contains(t, policies, `arn:aws:events:eu-west-1:333333333333:event-bus/lb-handoff`)
+}
+
+func TestHandoff_UsesTheLandingKeyByKeyPolicyAndEachConsumersKeyThroughS3Only(t *testing.T) {
+	// GIVEN the landing bucket and the hand-off to two consumers, WHEN synthesized
+	tpl := handoffStack(t, twoConsumers)
+	// THEN the landing key admits the hand-off role and AppFlow, each through S3 only
+	statements := tpl.KeyStatements()
+	handoff := cdktest.JSON(statements["HandoffMovesRuns"])
+	assert.Contains(t, handoff, `"Action":["kms:Decrypt","kms:GenerateDataKey"]`)
+	assert.Contains(t, handoff, `HandoffRole`)
+	assert.Contains(t, handoff, `"kms:ViaService":"s3.eu-west-1.amazonaws.com"`)
+	assert.Contains(t, cdktest.JSON(statements["AppFlowWritesLanding"]), `"aws:SourceAccount":"111111111111"`)
+	// AND its own policy lets S3 use each consumer's key, for that consumer's inbox only
+	policy := cdktest.JSON(tpl.Resources("AWS::IAM::Policy"))
+	for _, c := range twoConsumers {
+		account := strings.Split(c.EventBusArn, ":")[4]
+		assert.Contains(t, policy, `"Resource":"arn:aws:kms:eu-west-1:`+account+`:key/*"`)
+		assert.Contains(t, policy, `"kms:EncryptionContext:aws:s3:arn":"arn:aws:s3:::`+c.BucketName+`"`)
+	}
 }

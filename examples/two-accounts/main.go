@@ -67,12 +67,13 @@ func main() {
 		SalesforceConnectorProfile: jsii.String("salesforce"),
 		NumberOfWorkers:            jsii.Number(4),
 	})
-	// Extend through the exported fields: analysts may read the curated
-	// Parquet the filter job writes beside the CSV it sends to Salesforce.
+	// Analysts may read the curated Parquet the filter job writes beside the
+	// CSV it sends to Salesforce: GrantRead admits them to S3 and to the
+	// inbox key, whose policy honours no IAM grant alone.
 	analysts := awsiam.NewRole(sales, jsii.String("Analysts"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewAccountRootPrincipal(),
 	})
-	leads.InboxBucket.GrantRead(analysts, jsii.String(consumer.CuratedParquetPrefix+"*"))
+	leads.GrantRead(analysts, consumer.CuratedParquetPrefix+"*")
 	// An alarm of the app's own goes wherever the pattern's alarms go.
 	leads.Notify(awscloudwatch.NewAlarm(sales, jsii.String("SlowFilterJob"), &awscloudwatch.AlarmProps{
 		AlarmDescription:  jsii.String("A filter job run took more than 30 minutes."),

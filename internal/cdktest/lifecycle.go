@@ -39,3 +39,19 @@ func containsVersioning(bucket map[string]any) bool {
 	v, _ := props["VersioningConfiguration"].(map[string]any)
 	return v["Status"] == "Enabled"
 }
+
+// KeyStatements are the key policy statements of every AWS::KMS::Key of a
+// template, by Sid.
+func (tpl Template) KeyStatements() map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, key := range tpl.Resources("AWS::KMS::Key") {
+		var policy struct{ Statement []map[string]any }
+		data, _ := json.Marshal(key["Properties"].(map[string]any)["KeyPolicy"])
+		_ = json.Unmarshal(data, &policy)
+		for _, st := range policy.Statement {
+			sid, _ := st["Sid"].(string)
+			out[sid] = st
+		}
+	}
+	return out
+}

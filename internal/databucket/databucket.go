@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -111,13 +112,27 @@ type Props struct {
 	BucketName *string
 	// Retention lists every class of data the bucket holds, each with its prefixes.
 	Retention []Retention
-	// RemovalPolicy applies to both buckets.
+	// RemovalPolicy applies to both buckets and the key.
 	// Default: - RETAIN: leads are business data.
 	RemovalPolicy awscdk.RemovalPolicy
+	// S3ManagedEncryption encrypts the data bucket with SSE-S3 instead of a
+	// customer-managed key (see NewDataKey).
+	S3ManagedEncryption bool
 }
 
-// NewBuckets creates the data bucket and its server access log bucket under scope.
-func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.Bucket) {
+// Buckets are what NewBuckets creates.
+type Buckets struct {
+	// Data holds the leads, encrypted with Key (or SSE-S3 without one).
+	Data awss3.Bucket
+	// AccessLogs holds Data's server access logs, SSE-S3: they name object
+	// keys (run ids, file names) and requesters, never a lead's field.
+	AccessLogs awss3.Bucket
+	// Key encrypts Data; nil with S3ManagedEncryption.
+	Key awskms.Key
+}
+
+// NewBuckets creates the data bucket, its key and its server access log bucket under scope.
+func NewBuckets(scope constructs.Construct, props *Props) Buckets {
 	removal := props.RemovalPolicy
 	if removal == "" {
 		removal = awscdk.RemovalPolicy_RETAIN
@@ -138,9 +153,15 @@ func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.B
 		Reason: "This is the server access log bucket; logging it to itself would loop.",
 	})
 
+	encryption, key := awss3.BucketEncryption_S3_MANAGED, awskms.Key(nil)
+	if !props.S3ManagedEncryption {
+		encryption, key = awss3.BucketEncryption_KMS, NewDataKey(scope, removal)
+	}
 	data := awss3.NewBucket(scope, jsii.String(BucketID), &awss3.BucketProps{
 		BucketName:             props.BucketName,
-		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+		Encryption:             encryption,
+		EncryptionKey:          key,
+		BucketKeyEnabled:       jsii.Bool(key != nil),
 		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:             jsii.Bool(true),
 		Versioned:              jsii.Bool(true),
@@ -150,7 +171,7 @@ func NewBuckets(scope constructs.Construct, props *Props) (awss3.Bucket, awss3.B
 		RemovalPolicy:          removal,
 		LifecycleRules:         lifecycleRules(props.Retention),
 	})
-	return data, logs
+	return Buckets{Data: data, AccessLogs: logs, Key: key}
 }
 
 // lifecycleRules ends every copy of the data: one rule per prefix expires
@@ -191,12 +212,15 @@ func RuleID(class, prefix string) string {
 	return "Expire" + class + "-" + strings.TrimSuffix(prefix, "/")
 }
 
+// AppFlowService is AppFlow's service principal.
+const AppFlowService = "appflow.amazonaws.com"
+
 // GrantAppFlow lets the AppFlow service of this account use the bucket, and
 // only on behalf of this account (aws:SourceAccount guards the confused deputy).
 func GrantAppFlow(bucket awss3.IBucket, sid string, actions []string, resources []string) {
 	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String(sid),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("appflow.amazonaws.com"), nil)},
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(AppFlowService), nil)},
 		Actions:    jsii.Strings(actions...),
 		Resources:  jsii.Strings(resources...),
 		Conditions: &map[string]interface{}{
@@ -207,7 +231,9 @@ func GrantAppFlow(bucket awss3.IBucket, sid string, actions []string, resources 
 
 // ValidateExisting checks a bucket a pattern is given instead of creating
 // one: the pattern adds statements to its policy, which only a bucket
-// defined in this app can take (an imported IBucket drops them silently).
+// defined in this app can take (an imported IBucket drops them silently),
+// and the same holds for its key: GrantKeyUse adds each user to the policy
+// of an awskms.Key of this app, and can add nothing to an imported key's.
 func ValidateExisting(key string, bucket awss3.IBucket) error {
 	if bucket == nil {
 		return nil
@@ -215,8 +241,10 @@ func ValidateExisting(key string, bucket awss3.IBucket) error {
 	if _, owned := bucket.(awss3.Bucket); !owned {
 		return fmt.Errorf("%s must be an awss3.Bucket defined in this app, got an imported bucket: its policy cannot take the statements the pipeline needs", key)
 	}
-	if kms := bucket.EncryptionKey(); kms != nil {
-		return fmt.Errorf("%s is encrypted with the KMS key %s, which the pattern grants neither AppFlow nor its roles: use a bucket with BucketEncryption_S3_MANAGED", key, *kms.Node().Path())
+	if k := bucket.EncryptionKey(); k != nil {
+		if _, owned := k.(awskms.Key); !owned {
+			return fmt.Errorf("%s must be encrypted with SSE-S3 or an awskms.Key defined in this app, got the imported key %s: its key policy cannot take the statements the pipeline needs", key, *k.Node().Path())
+		}
 	}
 	return nil
 }

@@ -170,7 +170,7 @@ def section(v: Volume = Volume()) -> str:
         "- storage;",
         "- the other S3 requests (listings, the run report, metric and event calls: a few per run) and the S3",
         "  requests of the job and of AppFlow;",
-        "- the fixed monthly items: a KMS key per consumer ($1 a month), CloudWatch alarms ($0.10 per alarm metric a",
+        "- the fixed monthly items: a KMS key per data bucket, the landing key and each inbox key ($1 a month each; S3 Bucket Keys keep the requests to KMS few), CloudWatch alarms ($0.10 per alarm metric a",
         "  month), a dashboard per stack (3 per account are free, then $3), and custom metrics ($0.30 each a month).",
         "",
         "With one Standard child per object, a run of 10,000 objects cost 160,081 transitions, about $4.00. Now",

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 
 	"github.com/leadbridge/leadbridge/internal/databucket"
 )
@@ -23,4 +26,20 @@ func retentionOfNewBucket(bucket string, existing bool, props map[string]*float6
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// encryptionOfNewBucket refuses S3ManagedEncryption with an existing bucket,
+// whose encryption stays its owner's.
+func encryptionOfNewBucket(bucket string, existing bool, s3Managed *bool) error {
+	if existing && s3Managed != nil {
+		return fmt.Errorf("S3ManagedEncryption applies to a new %s bucket only: an existing bucket keeps its own encryption, got %t", bucket, *s3Managed)
+	}
+	return nil
+}
+
+var notInSid = regexp.MustCompile(`[^A-Za-z0-9]`)
+
+// readSid names the key policy statement that lets role read.
+func readSid(role awsiam.IRole) string {
+	return "Read" + notInSid.ReplaceAllString(*role.Node().Id(), "")
 }
