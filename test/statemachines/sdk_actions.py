@@ -63,13 +63,56 @@ def _s3_needs(op: str, p: dict, owner) -> list[tuple[str, str, str, tuple]]:
     return [(f"s3:{op}", _s3_bucket(p["Bucket"]), owner(p["Bucket"]), ())]
 
 
+@dataclass(frozen=True)
+class BucketKey:
+    """The KMS key a bucket encrypts new objects with by default (SSE-KMS), and whether an S3 Bucket Key is on."""
+    key_arn: str
+    bucket_key: bool
+
+
+# What S3 asks of KMS for the caller, on SSE-KMS objects: reading one needs kms:Decrypt, writing one
+# kms:GenerateDataKey ("kms:GenerateDataKey and kms:Decrypt actions at minimum", AWS Knowledge Center,
+# s3-bucket-access-default-encryption). CopyObject reads the source with its key and writes the copy
+# with the destination bucket's default key ("if you don't specify encryption information in your copy
+# request, the encryption setting of the target object is set to the default encryption configuration
+# of the destination bucket", S3 API reference, CopyObject). The KMS request's principal is the caller,
+# made through S3 (kms:ViaService s3.<region>.amazonaws.com); its encryption context is the bucket's ARN
+# with an S3 Bucket Key, else the object's (S3 guide, configuring-bucket-key). HeadObject returns
+# metadata and is not modelled as a KMS call; every principal that heads an object here also reads one.
+_KMS_READS = {"GetObject"}
+_KMS_WRITES = {"PutObject"}
+
+
+def _kms_need(action: str, bucket: str, key: str, region: str, bucket_key) -> list[Need]:
+    enc = bucket_key(bucket)
+    if enc is None:
+        return []
+    context = f"arn:{PARTITION}:s3:::{bucket}" if enc.bucket_key else _s3_object(bucket, key)
+    return [Need(action, enc.key_arn, enc.key_arn.split(":")[4],
+                 (("kms:ViaService", f"s3.{region}.amazonaws.com"), ("kms:EncryptionContext:aws:s3:arn", context)))]
+
+
+def _kms_needs(op: str, p: dict, region: str, bucket_key) -> list[Need]:
+    if op == "CopyObject":
+        sb, sk = _copy_source(p)
+        return (_kms_need("kms:Decrypt", sb, sk, region, bucket_key)
+                + _kms_need("kms:GenerateDataKey", p["Bucket"], p["Key"], region, bucket_key))
+    if op in _KMS_READS:
+        return _kms_need("kms:Decrypt", p["Bucket"], p["Key"], region, bucket_key)
+    if op in _KMS_WRITES:
+        return _kms_need("kms:GenerateDataKey", p["Bucket"], p["Key"], region, bucket_key)
+    return []
+
+
 def needs(service: str, operation: str, params: dict, caller_account: str, region: str,
-          bucket_owner) -> list[Need]:
-    """The IAM authorizations of one call made from caller_account. bucket_owner(name) -> account."""
+          bucket_owner, bucket_key=lambda bucket: None) -> list[Need]:
+    """The IAM authorizations of one call made from caller_account. bucket_owner(name) -> account;
+    bucket_key(name) -> BucketKey of a bucket that encrypts with a KMS key, else None."""
     arn = lambda svc, res: f"arn:{PARTITION}:{svc}:{region}:{caller_account}:{res}"  # noqa: E731
     p = {k[:1].upper() + k[1:]: v for k, v in params.items()}   # appflow's members are camelCase
     if service == "s3":
-        return [Need(a, r, acct, ctx) for a, r, acct, ctx in _s3_needs(operation, p, bucket_owner)]
+        return ([Need(a, r, acct, ctx) for a, r, acct, ctx in _s3_needs(operation, p, bucket_owner)]
+                + _kms_needs(operation, p, region, bucket_key))
     if service == "dynamodb":
         return [Need(f"dynamodb:{operation}", arn("dynamodb", f"table/{p['TableName']}"), caller_account)]
     if service == "glue":

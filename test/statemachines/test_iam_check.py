@@ -9,7 +9,7 @@ import json
 import pytest
 
 from harness import physical_name
-from iam_check import RECORDER, Call, check, load_policies
+from iam_check import RECORDER, Call, check, check_conditions, load_policies, requests_for
 from leadbridge import CONSUMER_STACKS, MARKETO_FLOW
 
 PRODUCER, SALES = "111111111111", "222222222222"
@@ -58,8 +58,10 @@ def test_another_role_of_the_producer_account_cannot_write_the_inbox(stacks, pol
     other = f"arn:aws:iam::{PRODUCER}:role/someone-else"
     policies = copy.deepcopy(policies)
     policies.identity[other] = policies.identity[HANDOFF_ROLE]   # same grants, but not the trusted role
-    assert denied([copy_to_inbox(stacks, other)], policies) == [
-        f"s3:PutObject on arn:aws:s3:::{INBOX}/inbox/run-1/part-0.parquet by {other}"]
+    refused = denied([copy_to_inbox(stacks, other)], policies)
+    # the inbox bucket and the inbox key admit the hand-off role only; the landing key too
+    assert refused[0] == f"s3:PutObject on arn:aws:s3:::{INBOX}/inbox/run-1/part-0.parquet by {other}"
+    assert sorted(r.split(" on ")[0] for r in refused[1:]) == ["kms:Decrypt", "kms:GenerateDataKey"], refused
 
 
 def test_an_event_of_another_source_is_refused_by_the_bus_policy(policies, sales_bus):
@@ -140,6 +142,91 @@ def test_a_call_without_a_parameter_its_authorization_names_fails_the_check_with
     report = check([headless, copy_to_inbox(stacks, other)], policies, ablate=False, unattributed=[])
     assert report.failed()
     assert report.unjudged == [f"{headless.describe()}: no parameter 'Key'"]
-    assert [r.describe() for r, _ in report.denied] == [
+    refused = [r.describe() for r, _ in report.denied]
+    assert refused[:2] == [
         f"s3:GetObject on arn:aws:s3:::{_landing(stacks)}/landing/{MARKETO_FLOW}/run-1/part-0.parquet by {other}",
         f"s3:PutObject on arn:aws:s3:::{INBOX}/inbox/run-1/part-0.parquet by {other}"]
+    # the landing key and the inbox key refuse that role too
+    assert sorted(r.split(" on ")[0] for r in refused[2:]) == ["kms:Decrypt", "kms:GenerateDataKey"], refused
+
+
+# --------------------------------------------------------------------------------------------------
+# KMS: calls on objects of a KMS bucket are judged with the key policy too
+# --------------------------------------------------------------------------------------------------
+
+def _key_statements(policies, account: str):
+    [pid] = [p for p, (arn, acct) in policies.owner.items() if arn.startswith("arn:aws:kms:") and acct == account
+             and "Inbox" in p]
+    return policies.documents[pid]
+
+
+def test_the_cross_account_copy_needs_the_landing_key_and_the_inbox_key_and_gets_both(stacks, policies):
+    needs = [(r.need.action, r.need.resource.split(":")[4]) for r in requests_for([copy_to_inbox(stacks)], policies, [])]
+    assert ("kms:Decrypt", PRODUCER) in needs, "the copy reads the source with the landing key"
+    assert ("kms:GenerateDataKey", SALES) in needs, "S3 encrypts the copy with the inbox bucket's default key"
+    assert denied([copy_to_inbox(stacks)], policies) == []
+
+
+def test_without_the_inbox_key_statement_for_the_producer_the_copy_is_denied(stacks, policies):
+    policies = copy.deepcopy(policies)
+    doc = _key_statements(policies, SALES)
+    doc["Statement"] = [s for s in doc["Statement"] if s.get("Sid") != "ProducerHandoffWritesInbox"]
+    [refused] = denied([copy_to_inbox(stacks)], policies)
+    assert refused.startswith("kms:GenerateDataKey on arn:aws:kms:eu-west-1:222222222222:key/")
+
+
+def test_without_its_own_policy_allowing_the_inbox_key_the_handoff_role_is_denied(stacks, policies):
+    """A key of another account must be allowed by the key policy and by the caller's own policy."""
+    policies = copy.deepcopy(policies)
+    for pid in policies.identity[HANDOFF_ROLE]:
+        doc = policies.documents[pid]
+        doc["Statement"] = [s for s in doc["Statement"] if not s.get("Sid", "").startswith("CopiesIntoSales")]
+    [refused] = denied([copy_to_inbox(stacks)], policies)
+    assert refused.startswith("kms:GenerateDataKey on arn:aws:kms:eu-west-1:222222222222:key/")
+
+
+# --------------------------------------------------------------------------------------------------
+# Conditions: each keeps out what it exists to keep out
+# --------------------------------------------------------------------------------------------------
+
+def test_every_allow_of_every_resource_key_and_trust_policy_keeps_out_what_it_must(policies):
+    proven, still_open, unprobed = check_conditions(policies)
+    assert still_open == [] and unprobed == []
+    for expected in ["InboxBucketPolicy", "InboxKey", "HandoffBus", "LandingKey", "AlarmsPolicy",
+                     "DeadLetterQueuePolicy", "AccessLogsPolicy", "ForwardRole"]:
+        assert any(expected in p for p in proven), f"no condition of {expected} was probed"
+    assert len(proven) >= 70
+
+
+def _drop_condition(policies, sid_or_pid: str, key: str) -> None:
+    for pid, doc in policies.documents.items():
+        for st in doc.get("Statement", []) if isinstance(doc.get("Statement"), list) else [doc.get("Statement")]:
+            if st and (st.get("Sid") == sid_or_pid) and "Condition" in st:
+                for op in list(st["Condition"]):
+                    st["Condition"][op].pop(key, None)
+                    if not st["Condition"][op]:
+                        del st["Condition"][op]
+                if not st["Condition"]:
+                    del st["Condition"]
+
+
+def test_dropping_source_account_from_appflows_read_of_curated_lets_another_accounts_appflow_in(policies):
+    policies = copy.deepcopy(policies)
+    _drop_condition(policies, "AppFlowReadsCurated", "aws:SourceAccount")
+    _, still_open, _ = check_conditions(policies)
+    assert still_open and all("AppFlowReadsCurated: used for another account" in o for o in still_open), still_open
+
+
+def test_dropping_the_principal_arn_from_the_bus_policy_lets_any_producer_role_put_events(policies):
+    policies = copy.deepcopy(policies)
+    _drop_condition(policies, "cdk-ProducerPutsHandoffEvents", "aws:PrincipalArn")
+    _, still_open, _ = check_conditions(policies)
+    assert len(still_open) == 2 and all("ProducerPutsHandoffEvents: another principal of that account" in o
+                                        for o in still_open), still_open
+
+
+def test_dropping_via_service_from_a_key_statement_lets_the_role_use_the_key_directly(policies):
+    policies = copy.deepcopy(policies)
+    _drop_condition(policies, "FilterJobReadsAndWrites", "kms:ViaService")
+    _, still_open, _ = check_conditions(policies)
+    assert still_open and all("FilterJobReadsAndWrites: a direct call to KMS" in o for o in still_open), still_open
