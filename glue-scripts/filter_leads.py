@@ -985,12 +985,46 @@ def run(spark: SparkSession, args: dict) -> dict:
 SPARK_CONF = {"spark.sql.inMemoryColumnarStorage.compressed": "false"}
 
 
+class JobFailed(RuntimeError):
+    """The job failed for a reason only its error log tells (see without_row_values)."""
+
+
+def without_row_values(error: BaseException) -> BaseException:
+    """The error the job run fails with, as Glue reports it (the run's ErrorMessage).
+
+    That message travels on: into the orchestration's execution history and its log group, and into the
+    failed-execution alarm's message and e-mail. A message this script writes names columns, counts,
+    paths and run ids, never a lead's value, and goes on as it is. Any other error (Spark's, py4j's, a
+    library's) may quote a row, e.g. a value it could not cast: it goes on as its type alone, and its
+    full text and traceback are printed to the job's error log, which Glue encrypts with the inbox
+    bucket's key (the security configuration)."""
+    import linecache
+    import traceback
+
+    frame, lineno = None, 0
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        pass
+    if frame is not None and os.path.abspath(frame.f_code.co_filename) == os.path.abspath(__file__):
+        if linecache.getline(frame.f_code.co_filename, lineno).lstrip().startswith("raise"):
+            return error   # a raise statement of this script: its own message
+
+    traceback.print_exception(error, file=sys.stderr)
+    return JobFailed(f"{type(error).__name__} outside filter_leads.py: its message may quote a lead's value, "
+                     "so it is only in the job run's error log (CloudWatch Logs, encrypted with the inbox key)")
+
+
 def main(argv=None) -> dict:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    builder = SparkSession.builder.appName("filter_leads")
-    for key, value in SPARK_CONF.items():
-        builder = builder.config(key, value)
-    return run(builder.getOrCreate(), args)
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        builder = SparkSession.builder.appName("filter_leads")
+        for key, value in SPARK_CONF.items():
+            builder = builder.config(key, value)
+        return run(builder.getOrCreate(), args)
+    except Exception as error:
+        safe = without_row_values(error)
+        if safe is error:
+            raise
+        raise safe from None
 
 
 if __name__ == "__main__":

@@ -378,11 +378,12 @@ def _pending_refusals(world, acct: str, args: dict, defaults: dict):
     return retry, quarantine, reads
 
 
-def filter_job(kept: int | None = None, final_state: str = "SUCCEEDED", account: str | None = None):
+def filter_job(kept: int | None = None, final_state: str = "SUCCEEDED", account: str | None = None,
+               values: dict | None = None):
     """A GlueJobDouble.on_run that does what glue-scripts/filter_leads.py does to S3, by its arguments:
     reads the objects under --input_path, writes the report JSON to --report_path (`kept` = number of
     input objects unless given) and, if kept > 0, one curated CSV (one row per kept object, upsert key
-    `lead_key`) under --curated_csv_path. Every S3
+    `lead_key`; LastName, Company, Email and FirstName from `values` if given) under --curated_csv_path. Every S3
     call the real job makes for that (`_job_s3_calls`) is recorded as the job role's for the IAM check.
     A run that ends FAILED writes nothing."""
     def on_run(job_name, args, world):
@@ -411,7 +412,9 @@ def filter_job(kept: int | None = None, final_state: str = "SUCCEEDED", account:
         bucket, key = _s3_url(args["--report_path"])
         s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
         bucket, prefix = _s3_url(args["--curated_csv_path"])
-        rows = "".join(f"{k},Lead{i},Co{i},false,lead{i}@example.com,First{i}\n" for i, k in enumerate(keys))
+        v = values or {}
+        rows = "".join(f"{k},{v.get('LastName', f'Lead{i}')},{v.get('Company', f'Co{i}')},false,"
+                       f"{v.get('Email', f'lead{i}@example.com')},{v.get('FirstName', f'First{i}')}\n" for i, k in enumerate(keys))
         s3.put_object(Bucket=bucket, Key=f"{prefix}part-00000-{args['--run_id']}.csv",
                       Body=("MarketoId,LastName,Company,DoNotCall,Email,FirstName\n" + rows).encode())
         return "SUCCEEDED"
