@@ -71,8 +71,6 @@ UNUSED_BY_DESIGN = {
         "glue:startJobRun.sync; the emulator polls with GetJobRun only.",
     ("FilterJobRoleDefaultPolicy", "logs:*"): "Glue writes the job's logs to /aws-glue/jobs* with the job role; "
         "not emulated (the job double writes no logs).",
-    ("FilterJobRoleDefaultPolicy", "kms:*"): "the Glue security configuration encrypts the job's CloudWatch logs and "
-        "bookmarks with the consumer's key; not emulated.",
     ("FilterJobRoleDefaultPolicy", "cloudwatch:PutMetricData"): "--enable-metrics publishes the job's metrics "
         "(namespace Glue only); not emulated.",
     ("FilterJobRoleDefaultPolicy", "s3:*", "cdk-hnb659fds-assets-"): "Glue reads the job's script from the CDK "
@@ -102,6 +100,19 @@ UNUSED_BY_DESIGN = {
     ("UnprocessedRunCheckStateMachineDistributedMapPolicy", "states:DescribeExecution"): "as for the hand-off's Distributed Map.",
     ("UnprocessedRunCheckStateMachineDistributedMapPolicy", "states:StopExecution"): "as for the hand-off's Distributed Map.",
     ("UnprocessedRunCheckStateMachineDistributedMapPolicy", "states:RedriveExecution"): "as for the hand-off's Distributed Map.",
+    ("LandingKey", "kms:*", "AccountAdministersKey"): "the account administers its key (CloudFormation, its "
+        "administrators): no pipeline call; no cryptographic action is among them.",
+    ("InboxKey", "kms:*", "AccountAdministersKey"): "as for the landing key: administration only.",
+    ("LandingKey", "kms:Decrypt", "AppFlowWritesLanding"): "AppFlow's multipart uploads need kms:Decrypt as well as "
+        "kms:GenerateDataKey (AWS Knowledge Center, s3-large-file-encryption-kms-key); the emulated Marketo run "
+        "writes each file with one PutObject.",
+    ("InboxKey", "kms:*", "CloudWatchLogsUsesKey"): "CloudWatch Logs encrypts the Glue job's and crawler's logs with the "
+        "key (Glue guide, set-up-encryption); Glue's logging is not emulated.",
+    ("InboxKey", "kms:Decrypt", "CrawlerReadsArchive"): "the crawler reads archive/ through S3; the crawler is not "
+        "emulated (see NOT_EXERCISED).",
+    ("HandoffRoleDefaultPolicy", "kms:GenerateDataKey", "333333333333"): "the partners consumer of the example chose "
+        "SSE-S3 (encryption: sse-s3), so its copies need no key; the producer cannot know a consumer's choice "
+        "and allows each consumer's key.",
     ("InboxBucketPolicy", "s3:AbortMultipartUpload"): "AppFlow's documented permissions on a destination bucket "
         "(AppFlow guide, s3.html); the fake writes rejected records with one PutObject.",
     ("InboxBucketPolicy", "s3:GetBucketAcl"): "AppFlow destination permission (AppFlow guide, s3.html).",
@@ -120,7 +131,8 @@ UNUSED_BY_DESIGN = {
 # part of the policy's logical ID.
 NOT_EXERCISED = {
     "LeadsCatalogCrawlerRole": "the crawler's own S3 and catalog calls (Glue is not emulated; first-run checklist)",
-    "LeadsCatalogKey": "the KMS key policy (CDK's default: the account administers the key)",
+    "LeadsCatalogKey": "the Glue key of a consumer with an SSE-S3 inbox (CDK's default key policy, and CloudWatch Logs "
+                       "for Glue's logs, which are not emulated)",
     "AccessLogsPolicy": "S3 server access log delivery (logging.s3.amazonaws.com)",
     "DeadLetterQueuePolicy": "EventBridge's delivery to a rule's dead-letter queue",
     "FailedExecutionRuleEventsRole": "the failed-execution rules' publish to the alarm topic: moto's Step Functions "
