@@ -110,7 +110,7 @@ type Consumer struct {
 	// archive/. Default: databucket.DefaultRawRunsDays (365).
 	RawRunsRetentionDays *int `json:"rawRunsRetentionDays"`
 	// SentRetentionDays is how long what was sent to Salesforce stays in
-	// curated/, curated-parquet/ and processed/. Default: databucket.DefaultSentDays (90).
+	// curated/, parquet/ and processed/. Default: databucket.DefaultSentDays (90).
 	SentRetentionDays *int `json:"sentRetentionDays"`
 	// RefusedRetentionDays is how long refused rows stay in rejected/,
 	// retry/, quarantine/ and errors/. Default: databucket.DefaultRefusedDays (90).

@@ -48,8 +48,8 @@ type InboxBucketProps struct {
 	// Default: - databucket.DefaultRawRunsDays (365).
 	RawRunsRetentionDays *float64
 	// SentRetentionDays is how long what was sent to Salesforce stays under
-	// curated/, curated-parquet/ and processed/. The next run's retry reads
-	// the rows Salesforce refused from curated-parquet/ of the run that sent them.
+	// curated/, parquet/ and processed/. The next run's retry reads
+	// the rows Salesforce refused from parquet/ of the run that sent them.
 	// Default: - databucket.DefaultSentDays (90).
 	SentRetentionDays *float64
 	// RefusedRetentionDays is how long rows the filter job dropped or

@@ -69,7 +69,7 @@ type ConsumerProps struct {
 	// Default: - databucket.DefaultRawRunsDays (365).
 	RawRunsRetentionDays *float64
 	// SentRetentionDays is how long what was sent to Salesforce stays under
-	// curated/, curated-parquet/ and processed/ of the new inbox bucket.
+	// curated/, parquet/ and processed/ of the new inbox bucket.
 	// Default: - databucket.DefaultSentDays (90).
 	SentRetentionDays *float64
 	// RefusedRetentionDays is how long refused rows stay under rejected/,

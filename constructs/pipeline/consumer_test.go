@@ -144,11 +144,11 @@ func TestConsumer_GrantReadAdmitsAnAnalystToS3AndTheKey(t *testing.T) {
 	stack := salesStack(awscdk.NewApp(nil))
 	sales := pipeline.NewConsumer(stack, jsii.String("Sales"), requiredOnly())
 	analysts := awsiam.NewRole(stack, jsii.String("Analysts"), &awsiam.RoleProps{AssumedBy: awsiam.NewAccountRootPrincipal()})
-	// WHEN granted read on curated-parquet/
-	sales.GrantRead(analysts, "curated-parquet/*")
+	// WHEN granted read on parquet/
+	sales.GrantRead(analysts, "parquet/*")
 	tpl := cdktest.Synth(t, stack)
 	// THEN its policy reads the folder, and the key policy lets it decrypt through S3, for this bucket only
-	assert.Contains(t, cdktest.JSON(tpl.Resources("AWS::IAM::Policy")), `/curated-parquet/*`)
+	assert.Contains(t, cdktest.JSON(tpl.Resources("AWS::IAM::Policy")), `/parquet/*`)
 	st := tpl.KeyStatements()["ReadAnalysts"]
 	require.NotNil(t, st, "a key policy statement for the analysts")
 	assert.Equal(t, `"kms:Decrypt"`, cdktest.JSON(st["Action"]))

@@ -157,7 +157,7 @@ func copyMap(m map[string]any) map[string]any {
 }
 
 // GrantRead lets a role of this account read the objects under prefix (e.g.
-// "curated-parquet/*"): s3:GetObject and s3:ListBucket by the role's own
+// "parquet/*"): s3:GetObject and s3:ListBucket by the role's own
 // policy, and kms:Decrypt by the key policy, the only place that can grant it
 // (sid names that statement).
 func GrantRead(bucket awss3.IBucket, role awsiam.IRole, prefix, sid string) {
