@@ -50,11 +50,14 @@ type FilterJobProps struct {
 	ScriptPath *string
 	// Bucket is read under inbox/ and written under the curated, rejected and reports prefixes.
 	Bucket awss3.IBucket
-	// SecurityConfiguration encrypts the job's logs and bookmarks with Key.
-	// Default: - one named <JobName>-glue, with Key.
+	// SecurityConfiguration encrypts the job's logs and bookmarks with Key,
+	// and its S3 writes with the bucket's own key (SSE-S3 when it has none).
+	// Default: - one named <JobName>-glue-kms (<JobName>-glue for an SSE-S3
+	// bucket), with Key.
 	SecurityConfiguration awsglue.CfnSecurityConfiguration
 	// Key is the KMS key of SecurityConfiguration; required when it is given.
-	// Default: - a new key with rotation, retained on stack deletion.
+	// Default: - the bucket's own key; for an SSE-S3 bucket a new key with
+	// rotation, retained on stack deletion.
 	Key awskms.IKey
 	// WorkerType is the Glue worker type.
 	// Default: - G.1X.

@@ -66,7 +66,7 @@ type InboxBucketProps struct {
 	// customer-managed KMS key of its own.
 	// Default: - false: a rotated, retained key whose policy admits each user by name.
 	S3ManagedEncryption *bool
-	// RemovalPolicy of the bucket and its access log bucket.
+	// RemovalPolicy of the bucket, its key and its access log bucket.
 	// Default: - RETAIN: leads are business data.
 	RemovalPolicy awscdk.RemovalPolicy
 }

@@ -31,9 +31,11 @@ func NewConsumerTarget(project, name, account, region string) *ConsumerTarget {
 func grantConsumerKeys(role awsiam.IRole, consumers []*ConsumerTarget) {
 	stack := awscdk.Stack_Of(role)
 	for _, c := range consumers {
-		// arn:<partition>:events:<region>:<account>:event-bus/<name>
-		arn := strings.Split(c.EventBusArn, ":")
-		partition, region, account := arn[1], arn[3], arn[4]
+		// arn:<partition>:events:<region>:<account>:event-bus/<name>; an ARN
+		// known only at deploy (a token, which validation lets through) is
+		// split by CloudFormation (Fn::Split, Fn::Select) instead.
+		arn := awscdk.Arn_Split(jsii.String(c.EventBusArn), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+		partition, region, account := *arn.Partition, *arn.Region, *arn.Account
 		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("CopiesInto" + strings.ToUpper(c.Name[:1]) + c.Name[1:] + "InboxWithItsKey"),
 			Actions:   jsii.Strings("kms:GenerateDataKey"),

@@ -60,7 +60,8 @@ type HandoffStateMachineProps struct {
 //
 // Input is the AppFlow "End Flow Run Report" event. Safe to run twice on the
 // same event: copies overwrite with the same bytes, a source already archived
-// counts as copied, and a run found only in archive/ is announced again.
+// is skipped (counted in skippedCount, not as copied), and a run found only in
+// archive/ is announced again.
 type HandoffStateMachine struct {
 	constructs.Construct
 	StateMachine sfn.StateMachine

@@ -398,3 +398,18 @@ func TestHandoff_UsesTheLandingKeyByKeyPolicyAndEachConsumersKeyThroughS3Only(t 
 		assert.Contains(t, policy, `"kms:EncryptionContext:aws:s3:arn":"arn:aws:s3:::`+c.BucketName+`"`)
 	}
 }
+
+func TestHandoff_TakesABusArnKnownOnlyAtDeploy(t *testing.T) {
+	// GIVEN a consumer whose bus ARN is a token (a stack parameter)
+	stack := newStack()
+	busArn := awscdk.NewCfnParameter(stack, jsii.String("SalesBusArn"), nil).ValueAsString()
+	landing := producer.NewLandingBucket(stack, jsii.String("Landing"), nil)
+	producer.NewHandoffStateMachine(stack, jsii.String("Handoff"), &producer.HandoffStateMachineProps{
+		LandingBucket: landing.Bucket, FlowName: jsii.String("lb-marketo-leads"), RoleName: jsii.String("lb-handoff"),
+		Consumers: &[]*producer.ConsumerTarget{{Name: "sales", BucketName: "lb-sales-inbox", EventBusArn: *busArn}},
+	})
+	// WHEN synthesized  THEN the consumer's key statement takes its account and region from the ARN at deploy
+	policies := cdktest.JSON(cdktest.Synth(t, stack).Resources("AWS::IAM::Policy"))
+	assert.Contains(t, policies, `"Sid":"CopiesIntoSalesInboxWithItsKey"`)
+	assert.Contains(t, policies, `{"Fn::Select":[4,{"Fn::Split":[":",{"Ref":"SalesBusArn"}]}]}`)
+}

@@ -45,10 +45,14 @@ const itemFileName = "States.ArrayGetItem(States.StringSplit($$.Map.Item.Value.K
 // rounds of requests per object step; at the 2 s after which S3 advises
 // retrying a small request (S3 performance guidelines, timeouts and retries
 // for latency-sensitive applications) that is 20 s per request of an object,
-// so a child of the hand-off with two copies per object needs about 40 s at
-// worst. A copy of a large object takes longer: S3 documents no duration for
-// CopyObject (up to 5 GB in one call), and answers 200 OK before a long copy
-// ends (Amazon S3 API Reference, CopyObject). The objects here are AppFlow's
+// so a child of the hand-off with two copies per object needs about 40 s when
+// every request is slow but answers. Retries lengthen that: each task retries
+// up to 6 times, 2 s to 60 s apart (workflow.Retriable), about 2 minutes for
+// one request S3 keeps refusing (503 Slow Down), so a child that meets
+// throttling across several rounds can reach the 5 minutes. A copy of a
+// large object takes longer: S3 documents no duration for CopyObject (up to
+// 5 GB in one call), and answers 200 OK before a long copy ends (Amazon S3
+// API Reference, CopyObject). The objects here are AppFlow's
 // output files (a Marketo flow moves at most 1 GB a run by default, AppFlow
 // guide, marketo.html) and the curated CSV (under 125 MB, AppFlow guide,
 // s3.html). A child that still runs out of time fails its Map Run, and so
