@@ -584,16 +584,19 @@ def route_sdk_calls_by_account(mp, on_sdk_call) -> None:
     account (as cross-account PutEvents does in AWS). Bucket names are global in moto as in S3.
     (2) The interpreter builds a new boto3 client for every Task (~20 ms of CPU each), which makes a
     Distributed Map over thousands of objects take minutes; clients are cached per service and region
-    (botocore clients are thread-safe); they send CopySource verbatim (_copy_source_verbatim). (3) moto enforces no IAM: every call the interpreter makes is
-    reported as on_sdk_call(state machine ARN, service, operation, params, express) for the IAM check."""
+    (botocore clients are thread-safe); they send CopySource verbatim (_copy_source_verbatim). (3) moto enforces no IAM: every call the interpreter sends is
+    reported as on_sdk_call(state machine ARN, service, operation, params, express) for the IAM check,
+    once botocore has validated its parameters (a call it refuses never reaches AWS)."""
     real_boto3 = boto_client_mod.boto3
     cache: dict[tuple, object] = {}
     lock = threading.Lock()
     picked = threading.local()
 
     def pick(params, model, **_):
-        on_sdk_call(getattr(_THREAD, "machine", None), model.service_model.service_name, model.name, params,
-                    getattr(_THREAD, "express", False))
+        # Reported in header(), once botocore has validated the parameters: a call it refuses (a
+        # required parameter missing) is never sent, so it needs no permission.
+        picked.call = (getattr(_THREAD, "machine", None), model.service_model.service_name, model.name,
+                       copy.deepcopy(params), getattr(_THREAD, "express", False))
         account = getattr(_THREAD, "account", None)
         if model.name == "PutEvents":
             bus = (params.get("Entries") or [{}])[0].get("EventBusName") or ""
@@ -602,6 +605,9 @@ def route_sdk_calls_by_account(mp, on_sdk_call) -> None:
         picked.account = account
 
     def header(params, **_):
+        call, picked.call = getattr(picked, "call", None), None
+        if call is not None:
+            on_sdk_call(*call)
         if getattr(picked, "account", None):
             params["headers"]["x-moto-account-id"] = picked.account
 
