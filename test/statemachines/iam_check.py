@@ -91,15 +91,10 @@ UNUSED_BY_DESIGN = {
         "fails or is aborted; not emulated.",
     ("HandoffStateMachineDistributedMapPolicy", "states:RedriveExecution"): "redrives the Map Run's children when "
         "the parent is redriven; not emulated.",
-    ("OrchestrationStateMachineDistributedMapPolicy", "states:DescribeExecution"): "as for the hand-off's Distributed Map.",
-    ("OrchestrationStateMachineDistributedMapPolicy", "states:StopExecution"): "as for the hand-off's Distributed Map.",
-    ("OrchestrationStateMachineDistributedMapPolicy", "states:RedriveExecution"): "as for the hand-off's Distributed Map.",
-    ("MissedRunCheckStateMachineDistributedMapPolicy", "states:DescribeExecution"): "as for the hand-off's Distributed Map.",
-    ("MissedRunCheckStateMachineDistributedMapPolicy", "states:StopExecution"): "as for the hand-off's Distributed Map.",
-    ("MissedRunCheckStateMachineDistributedMapPolicy", "states:RedriveExecution"): "as for the hand-off's Distributed Map.",
-    ("UnprocessedRunCheckStateMachineDistributedMapPolicy", "states:DescribeExecution"): "as for the hand-off's Distributed Map.",
-    ("UnprocessedRunCheckStateMachineDistributedMapPolicy", "states:StopExecution"): "as for the hand-off's Distributed Map.",
-    ("UnprocessedRunCheckStateMachineDistributedMapPolicy", "states:RedriveExecution"): "as for the hand-off's Distributed Map.",
+    # Every other machine's Distributed Map: the same three actions, for the same reasons.
+    **{(f"{machine}StateMachineDistributedMapPolicy", f"states:{action}"): "as for the hand-off's Distributed Map."
+       for machine in ("Orchestration", "MissedRunCheck", "UnprocessedRunCheck")
+       for action in ("DescribeExecution", "StopExecution", "RedriveExecution")},
     ("LandingKey", "kms:*", "AccountAdministersKey"): "the account administers its key (CloudFormation, its "
         "administrators): no pipeline call; no cryptographic action is among them.",
     ("InboxKey", "kms:*", "AccountAdministersKey"): "as for the landing key: administration only.",
